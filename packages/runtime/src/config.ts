@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+
+/**
+ * The only place that reads the process environment. Everything else receives
+ * a `RuntimeConfig`.
+ */
+export interface RuntimeConfig {
+  /** Images, layers and blobs. `/var/lib/cspec` for root, `$XDG_DATA_HOME/cspec` otherwise. */
+  readonly dataDir: string;
+  /** Container state, bundles, logs, sessions. `/run/cspec` for root, `$XDG_RUNTIME_DIR/cspec` otherwise. */
+  readonly runDir: string;
+  /** Writable layers of containers kept in memory: a tmpfs. */
+  readonly tmpfsDir: string;
+  /** OCI runtime binary name or path (`runc`, `crun`), or undefined to detect. */
+  readonly ociRuntime: string | undefined;
+  /** Debian mirror used by the bootstrap image source. */
+  readonly debianMirror: string;
+  /** `DEBUG` value, for `cspec:*` namespaces. */
+  readonly debug: string;
+  /** Node binary that runs helper processes (the session watcher). */
+  readonly nodePath: string;
+}
+
+export interface ConfigOverrides {
+  readonly dataDir?: string;
+  readonly runDir?: string;
+  readonly tmpfsDir?: string;
+  readonly ociRuntime?: string;
+  readonly debianMirror?: string;
+}
+
+export function resolveConfig(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): RuntimeConfig {
+  const root = process.getuid?.() === 0;
+  const home = env.HOME ?? homedir();
+  const dataDir =
+    overrides.dataDir ??
+    env.CSPEC_DATA_DIR ??
+    (root ? '/var/lib/cspec' : join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'cspec'));
+  const runDir =
+    overrides.runDir ??
+    env.CSPEC_RUN_DIR ??
+    (root
+      ? '/run/cspec'
+      : join(env.XDG_RUNTIME_DIR ?? join('/tmp', `cspec-${process.getuid?.() ?? 'user'}`), 'cspec'));
+  const tmpfsDir =
+    overrides.tmpfsDir ?? env.CSPEC_TMPFS_DIR ?? join('/dev/shm', root ? 'cspec' : `cspec-${process.getuid?.()}`);
+  return {
+    dataDir,
+    runDir,
+    tmpfsDir,
+    ociRuntime: overrides.ociRuntime ?? env.CSPEC_OCI_RUNTIME,
+    debianMirror: overrides.debianMirror ?? env.CSPEC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian',
+    debug: env.DEBUG ?? '',
+    nodePath: process.execPath,
+  };
+}
+
+/** `DEBUG` for the diagnostics module, read here so no other module touches the environment. */
+export function debugPatternFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DEBUG ?? '';
+}
