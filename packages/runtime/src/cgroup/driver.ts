@@ -1,0 +1,31 @@
+/**
+ * The cgroup side of a container. runc/crun create the cgroup and apply the
+ * limits from the OCI config; a driver reads what happened (OOM kills, usage)
+ * and removes leftovers when the OCI runtime's own state is gone.
+ */
+export type CgroupMode = 'v1' | 'hybrid' | 'v2';
+
+export interface CgroupDriver {
+  readonly mode: CgroupMode;
+  /** Value for the OCI config's `linux.cgroupsPath`. */
+  pathFor(containerId: string): string;
+  /** How many processes the kernel's OOM killer killed in the container's cgroup. */
+  oomKillCount(containerId: string): Promise<number>;
+  memoryUsageBytes(containerId: string): Promise<number | undefined>;
+  /** Ids of containers that have a cgroup (for leak sweeps). */
+  list(): Promise<string[]>;
+  /** SIGKILLs every process left in the cgroup and removes it everywhere. Idempotent. */
+  remove(containerId: string): Promise<void>;
+}
+
+export const CGROUP_PREFIX = 'cspec-';
+
+export function cgroupName(containerId: string): string {
+  return `${CGROUP_PREFIX}${containerId}`;
+}
+
+/** `oom_kill N` from v1 memory.oom_control or v2 memory.events. */
+export function parseOomKillCount(text: string): number {
+  const match = /^oom_kill (\d+)$/m.exec(text);
+  return match ? Number(match[1]) : 0;
+}

@@ -1,0 +1,33 @@
+import { writeFile } from 'node:fs/promises';
+import { killAndRemoveCgroupDir, listDirNames, readTextIfExists } from './cgroup-fs.js';
+import { CGROUP_PREFIX, type CgroupDriver, cgroupName, parseOomKillCount } from './driver.js';
+
+/** cgroup v2 (unified): one tree; `cgroup.kill` (Linux 5.14+) ends a whole subtree at once. */
+export function createV2Driver(options: { readonly root: string }): CgroupDriver {
+  const { root } = options;
+  const dir = (id: string) => `${root}/${cgroupName(id)}`;
+  return {
+    mode: 'v2',
+    pathFor: (id) => `/${cgroupName(id)}`,
+    async oomKillCount(id) {
+      return parseOomKillCount((await readTextIfExists(`${dir(id)}/memory.events`)) ?? '');
+    },
+    async memoryUsageBytes(id) {
+      const text = await readTextIfExists(`${dir(id)}/memory.current`);
+      return text === undefined ? undefined : Number(text);
+    },
+    async list() {
+      return (await listDirNames(root))
+        .filter((n) => n.startsWith(CGROUP_PREFIX))
+        .map((n) => n.slice(CGROUP_PREFIX.length));
+    },
+    async remove(id) {
+      try {
+        await writeFile(`${dir(id)}/cgroup.kill`, '1');
+      } catch {
+        // gone already, or a kernel before 5.14: killAndRemoveCgroupDir kills pid by pid
+      }
+      await killAndRemoveCgroupDir(dir(id));
+    },
+  };
+}

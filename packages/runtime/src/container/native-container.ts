@@ -1,0 +1,315 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  Container,
+  ContainerInfo,
+  ExecOptions,
+  ExecResult,
+  ExitStatus,
+  LogOptions,
+  StopOptions,
+} from '../engine/engine.js';
+import type { EngineContext } from '../engine/engine-context.js';
+import { CspecError } from '../errors.js';
+import { resolveUser } from '../sandbox/user-lookup.js';
+import { createLayeredRoot } from '../snapshot/layered-root.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { readLogText, streamLogFile } from './log-file.js';
+import type { ContainerPaths } from './paths.js';
+import type { ContainerState } from './state.js';
+import { teardownContainer } from './teardown.js';
+
+/** Something that stops forwarding a published port. */
+export interface PortForward {
+  close(): Promise<void>;
+}
+
+export interface NativeContainerOptions {
+  readonly ctx: EngineContext;
+  readonly state: ContainerState;
+  readonly paths: ContainerPaths;
+  /** Lower layer dirs (lowest first), for resolving users in exec. */
+  readonly layerDirs: readonly string[];
+  readonly forwards: readonly PortForward[];
+  /** Starts the container's process again (restart). */
+  readonly spawnMonitor: () => ChildProcess;
+  readonly onRemoved: (id: string) => void;
+}
+
+const STARTED_POLL_MS = 2;
+
+/** Reads how a container ended from the files its monitor left; undefined while it runs. */
+export async function readExitStatus(
+  ctx: Pick<EngineContext, 'cgroups'>,
+  paths: Pick<ContainerPaths, 'exit' | 'exitJson'>,
+  id: string,
+): Promise<ExitStatus | undefined> {
+  const saved = await readJsonIfExists<ExitStatus>(paths.exitJson);
+  if (saved) return saved;
+  let text: string;
+  try {
+    text = await readFile(paths.exit, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const exitCode = Number(text.trim());
+  const oomKilled = (await ctx.cgroups.oomKillCount(id)) > 0;
+  const status = { exitCode, oomKilled };
+  await writeJsonAtomic(paths.exitJson, status).catch(() => {});
+  return status;
+}
+
+/**
+ * A container run by the native engine. Works both for containers this
+ * process started (it holds the monitor process) and for containers found
+ * on disk (it reads the monitor's files).
+ */
+export class NativeContainer implements Container {
+  readonly id: string;
+  readonly name: string;
+  readonly host = '127.0.0.1';
+  #state: ContainerState;
+  readonly #ctx: EngineContext;
+  readonly #paths: ContainerPaths;
+  readonly #options: NativeContainerOptions;
+  #monitor: ChildProcess | undefined;
+  #exitPromise: Promise<ExitStatus> | undefined;
+  #exit: ExitStatus | undefined;
+  #pid: number | undefined;
+  #removed = false;
+
+  constructor(options: NativeContainerOptions, monitor?: ChildProcess) {
+    this.#options = options;
+    this.#ctx = options.ctx;
+    this.#state = options.state;
+    this.#paths = options.paths;
+    this.id = options.state.id;
+    this.name = options.state.name;
+    if (monitor) this.#attach(monitor);
+  }
+
+  get ports(): Readonly<Record<number, number>> {
+    return Object.fromEntries(Object.entries(this.#state.ports).map(([k, v]) => [Number(k), v]));
+  }
+
+  get ipAddress(): string | undefined {
+    return this.#state.ipAddress;
+  }
+
+  get state(): ContainerState {
+    return this.#state;
+  }
+
+  /** Host pid of the container's init once started. */
+  get pid(): number | undefined {
+    return this.#pid;
+  }
+
+  /** The exit status if the container has exited (as far as this process knows). */
+  get exited(): ExitStatus | undefined {
+    return this.#exit;
+  }
+
+  #attach(monitor: ChildProcess): void {
+    this.#monitor = monitor;
+    this.#exit = undefined;
+    this.#exitPromise = new Promise<ExitStatus>((resolve) => {
+      monitor.once('exit', async () => {
+        const status = (await readExitStatus(this.#ctx, this.#paths, this.id).catch(() => undefined)) ?? {
+          exitCode: 137,
+          oomKilled: false,
+        };
+        this.#exit = status;
+        resolve(status);
+      });
+    });
+  }
+
+  /**
+   * Resolves with the init's pid once the runtime started the process, or
+   * rejects with the runtime's own error if it could not (e.g. the command
+   * does not exist in the image).
+   */
+  async waitStarted(signal: AbortSignal): Promise<number> {
+    for (;;) {
+      const pidText = await readFile(`${this.#paths.dir}/pid`, 'utf8').catch(() => '');
+      if (pidText.trim()) {
+        this.#pid = Number(pidText.trim());
+        return this.#pid;
+      }
+      if (this.#exit) {
+        throw await this.#startFailure();
+      }
+      signal.throwIfAborted();
+      await sleep(STARTED_POLL_MS, undefined, { signal });
+    }
+  }
+
+  async #startFailure(): Promise<CspecError> {
+    const text = await readFile(this.#paths.runtimeLog, 'utf8').catch(() => '');
+    const messages = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        try {
+          const entry = JSON.parse(line) as { level?: string; msg?: string };
+          return entry.level === 'error' ? (entry.msg ?? '') : '';
+        } catch {
+          return line;
+        }
+      })
+      .filter(Boolean);
+    const message = messages.at(-1) ?? `the OCI runtime exited with code ${this.#exit?.exitCode}`;
+    const notFound = /exec: "([^"]*)": .*(executable file not found|no such file or directory)/.exec(message);
+    if (notFound) {
+      const command = notFound[1];
+      return new CspecError(
+        'CSPEC_COMMAND_NOT_FOUND',
+        `command "${command}" was not found in image ${this.#state.image} — check the command and the image's PATH`,
+        { cause: new Error(message) },
+      );
+    }
+    return new CspecError('CSPEC_CONTAINER_START_FAILED', `the container could not start: ${message}`);
+  }
+
+  async info(): Promise<ContainerInfo> {
+    const exit = this.#exit ?? (await readExitStatus(this.#ctx, this.#paths, this.id));
+    return {
+      id: this.id,
+      name: this.name,
+      image: this.#state.image,
+      status: exit ? 'exited' : this.#pid !== undefined || this.#monitor ? 'running' : 'created',
+      createdAt: this.#state.createdAt,
+      command: this.#state.command,
+      ports: this.ports,
+      exit,
+      pid: exit ? undefined : this.#pid,
+      labels: this.#state.labels,
+      ipAddress: this.#state.ipAddress,
+      detached: this.#state.sessionId === null,
+    };
+  }
+
+  mappedPort(containerPort: number): number {
+    const port = this.#state.ports[String(containerPort)];
+    if (port === undefined) {
+      const published = Object.keys(this.#state.ports);
+      throw new CspecError(
+        'CSPEC_INVALID_SPEC',
+        `port ${containerPort} of container ${this.name} is not published — published: ${published.length ? published.join(', ') : 'none'}; add it to ports`,
+      );
+    }
+    return port;
+  }
+
+  async exec(command: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (command.length === 0) throw new CspecError('CSPEC_INVALID_SPEC', 'exec needs a command');
+    if (this.#exit || (await readExitStatus(this.#ctx, this.#paths, this.id))) {
+      throw new CspecError(
+        'CSPEC_CONTAINER_NOT_FOUND',
+        `cannot exec in container ${this.name}: it is not running`,
+      );
+    }
+    let user: { uid: number; gid: number } | undefined;
+    if (options.user !== undefined) {
+      const root = createLayeredRoot([this.#paths.upper, ...[...this.#options.layerDirs].reverse()]);
+      user = resolveUser(
+        options.user,
+        (await root.readText('/etc/passwd')) ?? '',
+        (await root.readText('/etc/group')) ?? '',
+      );
+    }
+    const result = await this.#ctx.runtime.exec(this.id, command, {
+      env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      ...(options.workingDir ? { cwd: options.workingDir } : {}),
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (
+      result.exitCode !== 0 &&
+      /executable file not found|exec failed: .*no such file/.test(result.stderr)
+    ) {
+      return { ...result, exitCode: 127 };
+    }
+    return result;
+  }
+
+  logs(options: LogOptions = {}): AsyncIterable<string> {
+    return streamLogFile(this.#paths.log, {
+      ...options,
+      done: () => this.#exit !== undefined || this.#removed,
+    });
+  }
+
+  logText(options: { readonly tail?: number } = {}): Promise<string> {
+    return readLogText(this.#paths.log, options.tail);
+  }
+
+  async wait(): Promise<ExitStatus> {
+    if (this.#exitPromise) return this.#exitPromise;
+    for (;;) {
+      const status = await readExitStatus(this.#ctx, this.#paths, this.id);
+      if (status) {
+        this.#exit = status;
+        return status;
+      }
+      await sleep(50);
+    }
+  }
+
+  async kill(signal = 'SIGKILL'): Promise<void> {
+    if (this.#exit) return;
+    await this.#ctx.runtime.kill(this.id, signal, signal === 'SIGKILL' || signal === 'KILL');
+  }
+
+  async stop(options: StopOptions = {}): Promise<ExitStatus> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const current = this.#exit ?? (await readExitStatus(this.#ctx, this.#paths, this.id));
+    if (current) return current;
+    await this.kill(this.#state.stopSignal);
+    const exited = this.wait();
+    const timer = new AbortController();
+    const first = await Promise.race([
+      exited,
+      sleep(timeoutMs, undefined, { signal: timer.signal }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
+    timer.abort();
+    if (first) return first;
+    await this.kill('SIGKILL');
+    return exited;
+  }
+
+  async restart(options: StopOptions = {}): Promise<void> {
+    await this.stop(options);
+    await this.#ctx.runtime.delete(this.id, true);
+    await Promise.all(
+      [this.#paths.exit, this.#paths.exitJson, `${this.#paths.dir}/pid`, this.#paths.runtimeLog].map((f) =>
+        rm(f, { force: true }),
+      ),
+    );
+    this.#pid = undefined;
+    this.#attach(this.#options.spawnMonitor());
+    await this.waitStarted(AbortSignal.timeout(30_000));
+  }
+
+  async remove(): Promise<void> {
+    if (this.#removed) return;
+    this.#removed = true;
+    await Promise.all(this.#options.forwards.map((f) => f.close().catch(() => {})));
+    await teardownContainer(this.#ctx, this.id, this.#paths.writable);
+    if (this.#monitor && this.#monitor.exitCode === null && this.#monitor.signalCode === null) {
+      // The runtime deleted the container, so the monitor ends right away.
+      await this.#exitPromise;
+    }
+    this.#options.onRemoved(this.id);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove();
+  }
+}

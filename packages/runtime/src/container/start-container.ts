@@ -1,0 +1,302 @@
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDebug } from '../debug.js';
+import type { RunOptions } from '../engine/engine.js';
+import type { EngineContext } from '../engine/engine-context.js';
+import { ContainerStartError, CspecError, isCspecError } from '../errors.js';
+import type { ResolvedImage } from '../image/types.js';
+import { createPortForwarder } from '../network/port-forwarder.js';
+import { buildOciConfig } from '../sandbox/oci-config.js';
+import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
+import { resolveUser } from '../sandbox/user-lookup.js';
+import { createLayeredRoot } from '../snapshot/layered-root.js';
+import { defaultContainerName, newContainerId } from '../util/ids.js';
+import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
+import { startDetachedForwarder } from './detached-forwarder.js';
+import { NativeContainer, type PortForward } from './native-container.js';
+import { containerPaths, namesDir, writableDirFor } from './paths.js';
+import type { ContainerSpec } from './spec.js';
+import { type ContainerState, writeContainerState } from './state.js';
+import { teardownContainer } from './teardown.js';
+import { type ResolvedSpec, validateSpec } from './validate-spec.js';
+
+const debug = createDebug('cspec:container');
+
+const LOG_TAIL_LINES = 30;
+
+export interface StartOptions extends RunOptions {
+  readonly sessionId: string | null;
+  readonly onRemoved: (id: string) => void;
+}
+
+function commandFor(spec: ResolvedSpec, image: ResolvedImage): string[] {
+  const entrypoint = spec.entrypoint ?? image.config.entrypoint ?? [];
+  const cmd = spec.command ?? (spec.entrypoint ? [] : (image.config.cmd ?? []));
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) {
+    throw new CspecError(
+      'CSPEC_INVALID_SPEC',
+      `image ${spec.image} has no default command and none was given — pass a command`,
+    );
+  }
+  return args;
+}
+
+function envFor(spec: ResolvedSpec, image: ResolvedImage, hostname: string, home: string): string[] {
+  const env = new Map<string, string>();
+  for (const entry of image.config.env) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  if (!env.has('PATH')) env.set('PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  env.set('HOSTNAME', hostname);
+  if (!env.has('HOME')) env.set('HOME', home);
+  for (const [k, v] of Object.entries(spec.env ?? {})) env.set(k, v);
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+async function hostResolvConf(): Promise<string> {
+  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  // Loopback resolvers of the host are unreachable from the container's namespace.
+  return text
+    .split('\n')
+    .filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l))
+    .join('\n');
+}
+
+async function reserveName(ctx: EngineContext, name: string, id: string): Promise<void> {
+  await mkdir(namesDir(ctx.config), { recursive: true });
+  try {
+    await writeFile(join(namesDir(ctx.config), name), id, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CspecError('CSPEC_NAME_IN_USE', `the container name "${name}" is already in use`, {
+        hint: `remove it first (cspec rm -f ${name}) or choose another name`,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Creates, starts and waits for a container. One deadline covers image
+ * preparation, start and readiness; on any failure everything created so far
+ * is removed and the error carries the last log lines.
+ */
+export async function startContainer(
+  ctx: EngineContext,
+  input: ContainerSpec,
+  options: StartOptions,
+): Promise<NativeContainer> {
+  const spec = validateSpec(input);
+  const deadline = AbortSignal.timeout(spec.startupTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  await checkBindSources(spec);
+  const image = await ctx.images.resolve(spec.image, {
+    signal,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const id = newContainerId();
+  const name = spec.name ?? defaultContainerName(id);
+  await reserveName(ctx, name, id);
+  const paths = containerPaths(ctx.config, id, writableDirFor(ctx.config, id, spec.writableLayer));
+  const hostname = spec.hostname ?? id.slice(0, 12);
+  let state: ContainerState = {
+    version: 1,
+    id,
+    name,
+    image: image.reference,
+    imageId: image.id,
+    createdAt: new Date().toISOString(),
+    command: [],
+    labels: { ...(image.config.labels ?? {}), ...(spec.labels ?? {}) },
+    sessionId: options.detached ? null : options.sessionId,
+    writable: paths.writable,
+    stopSignal: spec.stopSignal ?? image.config.stopSignal ?? 'SIGTERM',
+    ports: {},
+    memoryBytes: spec.resources?.memoryBytes,
+  };
+  const forwards: PortForward[] = [];
+  let container: NativeContainer | undefined;
+  try {
+    await mkdir(paths.rootfs, { recursive: true });
+    await writeContainerState(paths.state, state);
+    await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
+
+    const root = createLayeredRoot([paths.upper, ...[...image.layerDirs].reverse()]);
+    if (spec.files?.length) await copyFilesIntoUpper(paths.upper, root, spec.files);
+    const [passwd, group] = await Promise.all([root.readText('/etc/passwd'), root.readText('/etc/group')]);
+    const user = resolveUser(spec.user ?? image.config.user, passwd ?? '', group ?? '');
+    const args = commandFor(spec, image);
+    state = { ...state, command: args };
+
+    const [resolvConf] = await Promise.all([hostResolvConf(), writeFile(paths.hostname, `${hostname}\n`)]);
+    await writeFile(paths.resolvConf, resolvConf);
+    const net = await ctx.network.setupContainer(
+      {
+        containerId: id,
+        name,
+        hostname,
+        hostsFile: paths.hosts,
+        publishesPorts: spec.ports.length > 0,
+        networks: spec.networks ?? [],
+      },
+      { signal },
+    );
+    state = { ...state, network: net.state, ipAddress: net.ipAddress };
+    await writeContainerState(paths.state, state);
+
+    if (spec.ports.length > 0) {
+      if (!net.ipAddress) throw new CspecError('CSPEC_INTERNAL', 'published ports need a container address');
+      if (options.detached) {
+        const detached = await startDetachedForwarder(ctx.config, net.ipAddress, spec.ports);
+        state = { ...state, ports: detached.ports, forwarder: detached.process };
+      } else {
+        const ports: Record<string, number> = {};
+        for (const p of spec.ports) {
+          const forward = await createPortForwarder({
+            targetHost: net.ipAddress,
+            targetPort: p.container,
+            ...(p.host ? { hostPort: p.host } : {}),
+          });
+          forwards.push(forward);
+          ports[String(p.container)] = forward.hostPort;
+        }
+        state = { ...state, ports };
+      }
+    }
+    await writeContainerState(paths.state, state);
+
+    const ociConfig = buildOciConfig({
+      process: {
+        args,
+        env: envFor(spec, image, hostname, user.home),
+        cwd: spec.workingDir ?? (image.config.workingDir || '/'),
+        uid: user.uid,
+        gid: user.gid,
+        additionalGids: user.additionalGids,
+      },
+      hostname,
+      rootPath: paths.rootfs,
+      lowerDirs: image.layerDirs,
+      upperDir: paths.upper,
+      workDir: paths.work,
+      mounts: spec.mounts ?? [],
+      etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+      netnsPath: net.netnsPath,
+      cgroupsPath: ctx.cgroups.pathFor(id),
+      resources: spec.resources,
+      swapLimitSupported: ctx.swapLimitSupported,
+      labels: state.labels,
+    });
+    await writeFile(paths.config, JSON.stringify(ociConfig));
+
+    const spawnMonitor = (): ChildProcess => {
+      if (options.inheritStdio) {
+        return ctx.runtime.start({ id, bundle: paths.dir, dir: paths.dir, stdio: 'inherit' });
+      }
+      // The container writes its log itself: no pipe through this process, and it survives us.
+      const fd = openSync(paths.log, 'a');
+      try {
+        return ctx.runtime.start({ id, bundle: paths.dir, dir: paths.dir, stdio: ['ignore', fd, fd] });
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const monitor = spawnMonitor();
+    monitor.on('error', () => {});
+    if (options.detached) monitor.unref();
+    container = new NativeContainer(
+      { ctx, state, paths, layerDirs: image.layerDirs, forwards, spawnMonitor, onRemoved: options.onRemoved },
+      monitor,
+    );
+    await container.waitStarted(signal);
+    if (spec.wait) {
+      const started = container;
+      await waitFor(
+        spec.wait,
+        {
+          pid: () => started.pid,
+          ipAddress: state.ipAddress,
+          ports: started.ports,
+          exec: (command, s) => started.exec(command, { signal: s }),
+          logText: () => started.logText(),
+          exited: () => started.exited,
+        },
+        signal,
+      ).catch((error: unknown) => {
+        throw readinessError(error, spec, deadline);
+      });
+    }
+    debug('started %s (%s)', name, id.slice(0, 12));
+    return container;
+  } catch (error) {
+    const logTail = await readFile(paths.log, 'utf8')
+      .then((t) =>
+        t
+          .split('\n')
+          .slice(-LOG_TAIL_LINES - 1)
+          .join('\n'),
+      )
+      .catch(() => '');
+    const exitCode = container?.exited?.exitCode;
+    await Promise.all(forwards.map((f) => f.close().catch(() => {})));
+    await teardownContainer(ctx, id, paths.writable).catch((e) => debug('cleanup after failure: %O', e));
+    throw wrapStartError(error, { id, name, image: spec.image, logTail, exitCode });
+  }
+}
+
+async function checkBindSources(spec: ResolvedSpec): Promise<void> {
+  for (const m of spec.mounts ?? []) {
+    if (m.type !== 'bind') continue;
+    try {
+      await stat(m.source);
+    } catch {
+      throw new CspecError(
+        'CSPEC_INVALID_SPEC',
+        `bind mount source ${m.source} does not exist on the host — create it first or fix the path`,
+      );
+    }
+  }
+}
+
+function readinessError(error: unknown, spec: ResolvedSpec, deadline: AbortSignal): unknown {
+  const what = spec.wait ? describeWait(spec.wait) : 'start';
+  if (deadline.aborted) {
+    return new CspecError(
+      'CSPEC_CONTAINER_NOT_READY',
+      `container did not become ready within ${spec.startupTimeoutMs} ms (waiting for ${what}) — raise startupTimeoutMs or check the wait strategy`,
+    );
+  }
+  if (error instanceof NotReadyError) {
+    return new CspecError('CSPEC_CONTAINER_NOT_READY', `${error.message} (waiting for ${what})`);
+  }
+  return error;
+}
+
+function wrapStartError(
+  error: unknown,
+  details: { id: string; name: string; image: string; logTail: string; exitCode: number | undefined },
+): Error {
+  const base = isCspecError(error)
+    ? error
+    : new CspecError(
+        (error as Error)?.name === 'TimeoutError'
+          ? 'CSPEC_CONTAINER_NOT_READY'
+          : 'CSPEC_CONTAINER_START_FAILED',
+        (error as Error)?.name === 'TimeoutError'
+          ? 'container did not start within its startup timeout — raise startupTimeoutMs'
+          : `container could not start: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+  // Failures before anything ran (bad spec, image, name) need no log tail.
+  if (!details.logTail.trim()) return base;
+  return new ContainerStartError(
+    base.code,
+    `container ${details.name} (${details.image}): ${base.message}`,
+    { containerId: details.id, logTail: details.logTail, exitCode: details.exitCode },
+    { cause: base.cause ?? base, ...(base.hint ? { hint: base.hint } : {}) },
+  );
+}

@@ -1,0 +1,56 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RuntimeConfig } from '../config.js';
+import type { ExitStatus } from '../engine/engine.js';
+import type { ContainerNetworkState } from '../network/network-manager.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import type { ProcessIdentity } from '../util/process-identity.js';
+import { containersDir } from './paths.js';
+
+/**
+ * Everything needed to find, describe and tear down a container, written
+ * before any resource is created so a crash at any point can be undone.
+ */
+export interface ContainerState {
+  readonly version: 1;
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly imageId: string;
+  readonly createdAt: string;
+  readonly command: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** Owning session; null for detached containers, which outlive their creator. */
+  readonly sessionId: string | null;
+  readonly writable: string;
+  readonly stopSignal: string;
+  readonly ports: Readonly<Record<string, number>>;
+  readonly ipAddress?: string | undefined;
+  readonly network?: ContainerNetworkState | undefined;
+  /** The process that forwards published ports of a detached container. */
+  readonly forwarder?: ProcessIdentity | undefined;
+  readonly memoryBytes?: number | undefined;
+}
+
+export async function readContainerState(path: string): Promise<ContainerState | undefined> {
+  return readJsonIfExists<ContainerState>(path);
+}
+
+export async function writeContainerState(path: string, state: ContainerState): Promise<void> {
+  await writeJsonAtomic(path, state);
+}
+
+export async function listContainerStates(config: RuntimeConfig): Promise<ContainerState[]> {
+  let ids: string[];
+  try {
+    ids = await readdir(containersDir(config));
+  } catch {
+    return [];
+  }
+  const states = await Promise.all(
+    ids.map((id) => readContainerState(join(containersDir(config), id, 'state.json')).catch(() => undefined)),
+  );
+  return states.filter((s): s is ContainerState => s !== undefined);
+}
+
+export type { ExitStatus };

@@ -1,0 +1,52 @@
+import { rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDebug } from '../debug.js';
+import type { EngineContext } from '../engine/engine-context.js';
+import { isProcessAlive } from '../util/process-identity.js';
+import { containerPaths, namesDir } from './paths.js';
+import { readContainerState } from './state.js';
+
+const debug = createDebug('cspec:teardown');
+
+/**
+ * Removes every resource of a container: processes, OCI runtime state,
+ * cgroup, network, writable layer, files, name. Idempotent, and works from
+ * any process (the owner, the session watcher, `cspec prune`).
+ */
+export async function teardownContainer(
+  ctx: Pick<EngineContext, 'config' | 'runtime' | 'cgroups' | 'network'>,
+  id: string,
+  writableHint?: string,
+): Promise<void> {
+  const base = containerPaths(ctx.config, id, writableHint ?? '');
+  const state = await readContainerState(base.state).catch(() => undefined);
+  const paths = containerPaths(ctx.config, id, state?.writable ?? writableHint ?? '');
+  debug('teardown %s', id);
+  const errors: unknown[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (error) {
+      debug('teardown %s: %s failed: %O', id, what, error);
+      errors.push(error);
+    }
+  };
+  await attempt('runtime delete', () => ctx.runtime.delete(id, true));
+  await attempt('cgroup', () => ctx.cgroups.remove(id));
+  if (state?.forwarder && isProcessAlive(state.forwarder)) {
+    await attempt('forwarder', async () => process.kill(state.forwarder!.pid, 'SIGKILL'));
+  }
+  if (state?.network) await attempt('network', () => ctx.network.teardownContainer(state.network!));
+  if (paths.writable)
+    await attempt('writable layer', () => rm(paths.writable, { recursive: true, force: true }));
+  if (state) await attempt('name', () => unlink(join(namesDir(ctx.config), state.name)).catch(ignoreMissing));
+  // The directory goes last: its state file is what makes a retry possible.
+  if (errors.length === 0) await attempt('files', () => rm(paths.dir, { recursive: true, force: true }));
+  if (errors.length) {
+    throw new AggregateError(errors, `could not remove every resource of container ${id.slice(0, 12)}`);
+  }
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
+}

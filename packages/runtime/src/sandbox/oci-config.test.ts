@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { buildOciConfig, type OciConfigInput, overlayOptions } from './oci-config.js';
+
+const base: OciConfigInput = {
+  process: { args: ['sh'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [] },
+  hostname: 'abc',
+  rootPath: '/run/c/rootfs',
+  lowerDirs: ['/l/base/fs', '/l/top/fs'],
+  upperDir: '/shm/c/upper',
+  workDir: '/shm/c/work',
+  mounts: [],
+  etcFiles: { hosts: '/run/c/hosts', hostname: '/run/c/hostname', resolvConf: '/run/c/resolv.conf' },
+  netnsPath: undefined,
+  cgroupsPath: '/cspec-abc',
+  resources: undefined,
+  swapLimitSupported: true,
+  labels: {},
+};
+
+type Mount = { destination: string; type: string; source: string; options?: string[] };
+
+describe('buildOciConfig', () => {
+  it('mounts the overlay at / first, top layer first in lowerdir', () => {
+    const config = buildOciConfig(base) as { mounts: Mount[] };
+    expect(config.mounts[0]).toEqual({
+      destination: '/',
+      type: 'overlay',
+      source: 'overlay',
+      options: ['lowerdir=/l/top/fs:/l/base/fs', 'upperdir=/shm/c/upper', 'workdir=/shm/c/work'],
+    });
+  });
+  it('creates a private network namespace unless a path is given', () => {
+    const own = buildOciConfig(base) as { linux: { namespaces: { type: string; path?: string }[] } };
+    expect(own.linux.namespaces).toContainEqual({ type: 'network' });
+    const joined = buildOciConfig({ ...base, netnsPath: '/run/netns/x' }) as typeof own;
+    expect(joined.linux.namespaces).toContainEqual({ type: 'network', path: '/run/netns/x' });
+    expect(joined.linux.namespaces.map((n) => n.type).sort()).toEqual([
+      'ipc',
+      'mount',
+      'network',
+      'pid',
+      'uts',
+    ]);
+  });
+  it('translates limits: memory without swap, cpu quota, pids', () => {
+    const config = buildOciConfig({
+      ...base,
+      resources: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pids: 32 },
+    }) as { linux: { resources: Record<string, unknown> } };
+    expect(config.linux.resources.memory).toEqual({ limit: 67108864, swap: 67108864 });
+    expect(config.linux.resources.cpu).toEqual({ quota: 50000, period: 100000 });
+    expect(config.linux.resources.pids).toEqual({ limit: 32 });
+    const noSwap = buildOciConfig({
+      ...base,
+      swapLimitSupported: false,
+      resources: { memoryBytes: 1 << 30 },
+    }) as {
+      linux: { resources: Record<string, unknown> };
+    };
+    expect(noSwap.linux.resources.memory).toEqual({ limit: 1 << 30 });
+  });
+  it('maps bind and tmpfs mounts', () => {
+    const config = buildOciConfig({
+      ...base,
+      mounts: [
+        { type: 'bind', source: '/host/data', target: '/data', readonly: true },
+        { type: 'tmpfs', target: '/scratch', sizeBytes: 1048576, mode: 0o700 },
+      ],
+    }) as { mounts: Mount[] };
+    expect(config.mounts).toContainEqual({
+      destination: '/data',
+      type: 'bind',
+      source: '/host/data',
+      options: ['rbind', 'rprivate', 'ro'],
+    });
+    expect(config.mounts).toContainEqual({
+      destination: '/scratch',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', 'mode=700', 'size=1048576'],
+    });
+  });
+  it('keeps overlay options short for many layers', () => {
+    const layers = Array.from(
+      { length: 60 },
+      (_, i) => `/var/lib/cspec/layers/${i.toString(16).padStart(16, '0')}/fs`,
+    );
+    expect(
+      overlayOptions(layers, '/dev/shm/cspec/x/upper', '/dev/shm/cspec/x/work').join(',').length,
+    ).toBeLessThan(4096);
+  });
+});

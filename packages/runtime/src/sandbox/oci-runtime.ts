@@ -1,0 +1,166 @@
+/**
+ * Drives an OCI runtime binary (runc, or crun where the host allows). The
+ * container's process runs under a tiny `sh` monitor that records the exit
+ * status in the container's directory, so a container outlives the process
+ * that started it and any process can learn how it ended.
+ */
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { createDebug } from '../debug.js';
+import { CspecError } from '../errors.js';
+
+const debug = createDebug('cspec:sandbox');
+
+export interface OciState {
+  readonly id: string;
+  readonly status: 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+  readonly pid: number;
+}
+
+export interface RawExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly output: string;
+}
+
+export interface OciExecOptions {
+  readonly env?: readonly string[];
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly cwd?: string;
+  readonly stdin?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface OciRuntime {
+  readonly name: string;
+  readonly binary: string;
+  /**
+   * Starts `<runtime> run --keep` under the monitor. stdout/stderr go to
+   * `stdio` (a log file descriptor, or inherited). The monitor writes
+   * `<dir>/exit` with the exit code when the container's init ends; the
+   * runtime writes `<dir>/pid` once the container's process has started.
+   */
+  start(options: {
+    readonly id: string;
+    readonly bundle: string;
+    readonly dir: string;
+    readonly stdio: StdioOptions;
+  }): ChildProcess;
+  exec(id: string, args: readonly string[], options?: OciExecOptions): Promise<RawExecResult>;
+  kill(id: string, signal: string, all?: boolean): Promise<void>;
+  /** Deletes the runtime's state; `force` kills a running container first. Missing containers are ignored. */
+  delete(id: string, force?: boolean): Promise<void>;
+  state(id: string): Promise<OciState | undefined>;
+  list(): Promise<OciState[]>;
+}
+
+const MONITOR = [
+  '"$1" --log "$4/runtime.log" --log-format json run --keep --pid-file "$4/pid" --bundle "$2" "$3"',
+  'rc=$?',
+  'echo "$rc" > "$4/exit.tmp" && mv "$4/exit.tmp" "$4/exit"',
+  'exit "$rc"',
+].join('\n');
+
+function collect(
+  binary: string,
+  args: readonly string[],
+  options: { stdin?: string; signal?: AbortSignal } = {},
+): Promise<RawExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, {
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      signal: options.signal,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const all: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => {
+      out.push(d);
+      all.push(d);
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      err.push(d);
+      all.push(d);
+    });
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        exitCode: code ?? 128 + (signal ? signalNumber(signal) : 0),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        output: Buffer.concat(all).toString(),
+      }),
+    );
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return constants.signals[signal] ?? 0;
+}
+
+export function createOciRuntime(binary: string, name = binary.split('/').pop() ?? binary): OciRuntime {
+  const run = async (args: readonly string[], what: string, tolerate?: RegExp): Promise<RawExecResult> => {
+    let result: RawExecResult;
+    try {
+      result = await collect(binary, args);
+    } catch (error) {
+      throw new CspecError('CSPEC_HOST_UNSUPPORTED', `cannot run the OCI runtime ${binary}`, {
+        cause: error,
+        hint: 'apt-get install -y runc',
+      });
+    }
+    if (result.exitCode !== 0 && !tolerate?.test(result.stderr)) {
+      throw new CspecError(
+        'CSPEC_INTERNAL',
+        `${name} ${what} failed: ${result.stderr.trim() || result.stdout.trim()}`,
+      );
+    }
+    return result;
+  };
+
+  return {
+    name,
+    binary,
+    start({ id, bundle, dir, stdio }) {
+      debug('start %s', id);
+      return spawn('/bin/sh', ['-c', MONITOR, 'cspec-monitor', binary, bundle, id, dir], {
+        stdio,
+        detached: true,
+      });
+    },
+    async exec(id, args, options = {}) {
+      const argv = ['exec'];
+      for (const e of options.env ?? []) argv.push('--env', e);
+      if (options.uid !== undefined) argv.push('--user', `${options.uid}:${options.gid ?? 0}`);
+      if (options.cwd) argv.push('--cwd', options.cwd);
+      argv.push(id, ...args);
+      const collectOptions: { stdin?: string; signal?: AbortSignal } = {};
+      if (options.stdin !== undefined) collectOptions.stdin = options.stdin;
+      if (options.signal) collectOptions.signal = options.signal;
+      return collect(binary, argv, collectOptions);
+    },
+    async kill(id, signal, all = false) {
+      await run(
+        ['kill', ...(all ? ['--all'] : []), id, signal.replace(/^SIG/, '')],
+        'kill',
+        /does not exist|not running|container not running/,
+      );
+    },
+    async delete(id, force = false) {
+      await run(['delete', ...(force ? ['--force'] : []), id], 'delete', /does not exist|not found/);
+    },
+    async state(id) {
+      const result = await collect(binary, ['state', id]);
+      if (result.exitCode !== 0) return undefined;
+      return JSON.parse(result.stdout) as OciState;
+    },
+    async list() {
+      const result = await run(['list', '--format', 'json'], 'list');
+      const parsed = JSON.parse(result.stdout.trim() || 'null') as OciState[] | null;
+      return parsed ?? [];
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RuntimeConfig } from '../config.js';
+import { writeJsonAtomic } from '../util/atomic-file.js';
+import { currentProcessIdentity } from '../util/process-identity.js';
+import { helperCommand } from './helper-process.js';
+import { type SessionOwner, sessionsDir } from './sweep.js';
+
+/**
+ * Everything one process creates belongs to its session. A watcher — a
+ * `sh` blocked on a pipe from this process, costing ~1 MB and no polling —
+ * notices when the pipe closes without a "done" line (the owner died, even
+ * by SIGKILL) and only then starts Node to remove the session's resources.
+ */
+export interface Session {
+  readonly id: string;
+  readonly dir: string;
+  /** Tells the watcher the owner cleaned up, and removes the session directory. */
+  close(): Promise<void>;
+}
+
+const WATCHER = 'read line; [ "$line" = done ] || exec "$0" "$@"';
+
+export async function createSession(config: RuntimeConfig): Promise<Session> {
+  const id = randomBytes(8).toString('hex');
+  const dir = join(sessionsDir(config), id);
+  await mkdir(dir, { recursive: true });
+  const owner: SessionOwner = { ...currentProcessIdentity(), createdAt: new Date().toISOString() };
+  await writeJsonAtomic(join(dir, 'owner.json'), owner);
+  const helper = helperCommand(config.nodePath, import.meta.url, 'watcher-main');
+  const watcherConfig = JSON.stringify(config);
+  const watcher: ChildProcess = spawn(
+    '/bin/sh',
+    ['-c', WATCHER, helper.file, ...helper.args, watcherConfig, id],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    },
+  );
+  watcher.on('error', () => {});
+  watcher.unref();
+  const stdin = watcher.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null;
+  stdin?.on('error', () => {});
+  stdin?.unref?.();
+  let closed = false;
+  return {
+    id,
+    dir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await rm(dir, { recursive: true, force: true });
+      await new Promise<void>((resolve) => {
+        if (!stdin) return resolve();
+        stdin.end('done\n', () => resolve());
+      });
+    },
+  };
+}

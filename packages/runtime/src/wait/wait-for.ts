@@ -1,0 +1,181 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecResult, ExitStatus } from '../engine/engine.js';
+import { CspecError } from '../errors.js';
+import { isListeningInside } from '../network/container-port-probe.js';
+import type { WaitSpec } from './spec.js';
+
+/** What a readiness check may look at. */
+export interface WaitTarget {
+  /** Host pid of the container's init, for reading its network namespace's sockets. */
+  pid(): number | undefined;
+  /** Address the host reaches the container at, when it has one. */
+  readonly ipAddress: string | undefined;
+  /** Published ports: container port -> host port on 127.0.0.1. */
+  readonly ports: Readonly<Record<number, number>>;
+  exec(command: readonly string[], signal: AbortSignal): Promise<ExecResult>;
+  logText(): Promise<string>;
+  /** Set once the container has exited. */
+  exited(): ExitStatus | undefined;
+}
+
+export class NotReadyError extends Error {
+  constructor(
+    message: string,
+    readonly exitStatus?: ExitStatus,
+  ) {
+    super(message);
+  }
+}
+
+const FAST_POLL_MS = 10;
+const EXEC_POLL_MS = 100;
+
+async function poll(
+  signal: AbortSignal,
+  intervalMs: number,
+  target: WaitTarget,
+  check: () => Promise<boolean>,
+) {
+  for (;;) {
+    const exit = target.exited();
+    if (exit)
+      throw new NotReadyError(`the container exited with code ${exit.exitCode} before it was ready`, exit);
+    if (await check()) return;
+    signal.throwIfAborted();
+    await sleep(intervalMs, undefined, { signal });
+  }
+}
+
+function tcpConnects(host: string, port: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, signal });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitPorts(spec: { ports?: readonly number[] }, target: WaitTarget, signal: AbortSignal) {
+  const ports = spec.ports ?? Object.keys(target.ports).map(Number);
+  await Promise.all(
+    ports.map((port) =>
+      poll(signal, FAST_POLL_MS, target, async () => {
+        const pid = target.pid();
+        if (pid === undefined || !(await isListeningInside(pid, port))) return false;
+        // Inside is listening; now prove the host can reach it the way clients will.
+        if (!target.ipAddress) return true;
+        return tcpConnects(target.ipAddress, port, signal);
+      }),
+    ),
+  );
+}
+
+async function waitLog(
+  spec: { pattern: string; flags?: string; times?: number },
+  target: WaitTarget,
+  signal: AbortSignal,
+) {
+  const flags = spec.flags?.includes('g') ? spec.flags : `${spec.flags ?? ''}g`;
+  const times = spec.times ?? 1;
+  await poll(signal, FAST_POLL_MS, target, async () => {
+    const text = await target.logText();
+    const matches = text.match(new RegExp(spec.pattern, flags));
+    return (matches?.length ?? 0) >= times;
+  });
+}
+
+async function waitHttp(
+  spec: { port: number; path?: string; status?: readonly number[]; method?: string },
+  target: WaitTarget,
+  signal: AbortSignal,
+) {
+  const hostPort = target.ports[spec.port];
+  const base = hostPort
+    ? `http://127.0.0.1:${hostPort}`
+    : target.ipAddress
+      ? `http://${target.ipAddress}:${spec.port}`
+      : undefined;
+  if (!base) {
+    throw new CspecError(
+      'CSPEC_INVALID_SPEC',
+      `waiting for HTTP on port ${spec.port} needs that port published — add it to ports`,
+    );
+  }
+  const url = `${base}${spec.path ?? '/'}`;
+  await poll(signal, EXEC_POLL_MS / 2, target, async () => {
+    try {
+      const response = await fetch(url, {
+        method: spec.method ?? 'GET',
+        signal: AbortSignal.any([signal, AbortSignal.timeout(1000)]),
+      });
+      await response.body?.cancel();
+      return spec.status
+        ? spec.status.includes(response.status)
+        : response.status >= 200 && response.status < 300;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function waitCommand(spec: { command: readonly string[] }, target: WaitTarget, signal: AbortSignal) {
+  await poll(signal, EXEC_POLL_MS, target, async () => {
+    const result = await target.exec(spec.command, signal).catch(() => undefined);
+    return result?.exitCode === 0;
+  });
+}
+
+async function waitExit(target: WaitTarget, signal: AbortSignal) {
+  for (;;) {
+    const exit = target.exited();
+    if (exit) {
+      if (exit.exitCode === 0) return;
+      throw new NotReadyError(`the one-shot container exited with code ${exit.exitCode}`, exit);
+    }
+    signal.throwIfAborted();
+    await sleep(FAST_POLL_MS, undefined, { signal });
+  }
+}
+
+/**
+ * Resolves when the container is ready. The caller's `signal` carries the one
+ * startup deadline that covers every phase.
+ */
+export async function waitFor(spec: WaitSpec, target: WaitTarget, signal: AbortSignal): Promise<void> {
+  switch (spec.type) {
+    case 'ports':
+      return waitPorts(spec, target, signal);
+    case 'log':
+      return waitLog(spec, target, signal);
+    case 'http':
+      return waitHttp(spec, target, signal);
+    case 'command':
+      return waitCommand(spec, target, signal);
+    case 'exit':
+      return waitExit(target, signal);
+    case 'all':
+      await Promise.all(spec.of.map((s) => waitFor(s, target, signal)));
+      return;
+  }
+}
+
+/** One line describing a strategy, for error messages. */
+export function describeWait(spec: WaitSpec): string {
+  switch (spec.type) {
+    case 'ports':
+      return spec.ports ? `ports ${spec.ports.join(', ')} to listen` : 'published ports to listen';
+    case 'log':
+      return `log to match /${spec.pattern}/${spec.times && spec.times > 1 ? ` ${spec.times} times` : ''}`;
+    case 'http':
+      return `HTTP ${spec.method ?? 'GET'} ${spec.path ?? '/'} on port ${spec.port}`;
+    case 'command':
+      return `command ${JSON.stringify(spec.command)} to succeed`;
+    case 'exit':
+      return 'the container to exit with code 0';
+    case 'all':
+      return spec.of.map(describeWait).join(' and ');
+  }
+}

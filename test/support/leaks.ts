@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolveConfig } from '@cspec/runtime';
+
+/**
+ * Everything cspec could leave on the host. Integration tests take a
+ * snapshot before and assert the same (or nothing of cspec's) after.
+ */
+export interface HostResources {
+  readonly overlayMounts: number;
+  readonly netns: string[];
+  readonly links: string[];
+  readonly cgroups: string[];
+  readonly runtimeContainers: string[];
+  readonly containerDirs: string[];
+  readonly writableLayers: string[];
+  readonly runcProcesses: number;
+}
+
+function lines(cmd: string, args: string[]): string[] {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function dirNames(path: string): string[] {
+  return existsSync(path) ? readdirSync(path) : [];
+}
+
+export function hostResources(): HostResources {
+  const config = resolveConfig();
+  const cgroups: string[] = [];
+  for (const hierarchy of dirNames('/sys/fs/cgroup')) {
+    for (const name of dirNames(`/sys/fs/cgroup/${hierarchy}`)) {
+      if (name.includes('cspec')) cgroups.push(`${hierarchy}/${name}`);
+    }
+  }
+  return {
+    overlayMounts: readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(' - overlay ')).length,
+    netns: dirNames('/run/netns'),
+    links: lines('ip', ['-o', 'link', 'show'])
+      .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+      .filter((n) => /^cs/.test(n)),
+    cgroups,
+    runtimeContainers: dirNames('/run/runc'),
+    containerDirs: dirNames(`${config.runDir}/containers`),
+    writableLayers: dirNames(config.tmpfsDir),
+    runcProcesses: lines('pgrep', ['-x', 'runc']).length,
+  };
+}
+
+/** Asserts that cspec holds nothing on this host (containers of other suites included). */
+export function expectNoLeaks(): void {
+  const found = hostResources();
+  const leaks = Object.entries(found).filter(([, v]) => (Array.isArray(v) ? v.length > 0 : v > 0));
+  if (leaks.length) {
+    throw new Error(`cspec left resources behind: ${JSON.stringify(Object.fromEntries(leaks))}`);
+  }
+}
+
+/** Polls until nothing is left or the time is up; returns what was left. */
+export async function waitForNoLeaks(timeoutMs: number): Promise<HostResources | undefined> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const found = hostResources();
+    const left = Object.values(found).some((v) => (Array.isArray(v) ? v.length > 0 : v > 0));
+    if (!left) return undefined;
+    if (Date.now() > end) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
