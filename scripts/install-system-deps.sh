@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the system packages cspec needs on Debian/Ubuntu (run as root).
+set -euo pipefail
+packages=(runc debootstrap iproute2 procps ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "cspec setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
