@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * The only place that reads the process environment. Everything else receives
@@ -47,7 +47,9 @@ export function resolveConfig(
       ? '/run/cspec'
       : join(env.XDG_RUNTIME_DIR ?? join('/tmp', `cspec-${process.getuid?.() ?? 'user'}`), 'cspec'));
   const tmpfsDir =
-    overrides.tmpfsDir ?? env.CSPEC_TMPFS_DIR ?? join('/dev/shm', root ? 'cspec' : `cspec-${process.getuid?.()}`);
+    overrides.tmpfsDir ??
+    env.CSPEC_TMPFS_DIR ??
+    join('/dev/shm', root ? 'cspec' : `cspec-${process.getuid?.()}`);
   return {
     dataDir,
     runDir,
