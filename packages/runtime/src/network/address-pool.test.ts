@@ -1,0 +1,55 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { isCspecError } from '../errors.js';
+import { type AddressPool, createAddressPool } from './address-pool.js';
+
+describe('address pool', () => {
+  let dir: string;
+  let pool: AddressPool;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cspec-pool-'));
+    pool = createAddressPool({ dir: join(dir, 'p'), label: 'test', candidates: () => ['a', 'b', 'c', 'd'] });
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  test('hands out the lowest free address and records the owner', async () => {
+    expect(await pool.allocate('x')).toBe('a');
+    expect(await pool.allocate('y')).toBe('b');
+    expect(await readFile(join(dir, 'p', 'b'), 'utf8')).toBe('y\n');
+    await pool.release('a');
+    expect(await pool.allocate('z')).toBe('a');
+  });
+
+  test('concurrent allocations never share an address', async () => {
+    const got = await Promise.all(['1', '2', '3', '4'].map((o) => pool.allocate(o)));
+    expect(new Set(got).size).toBe(4);
+    const error = await pool.allocate('5').catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_NETWORK_FAILED')).toBe(true);
+  });
+
+  test('two pool instances (as in two processes) do not hand out the same address', async () => {
+    const other = createAddressPool({
+      dir: join(dir, 'p'),
+      label: 'test',
+      candidates: () => ['a', 'b', 'c', 'd'],
+    });
+    const got = await Promise.all([
+      pool.allocate('1'),
+      other.allocate('2'),
+      pool.allocate('3'),
+      other.allocate('4'),
+    ]);
+    expect([...got].sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  test('releaseOwner frees only that owner', async () => {
+    await pool.allocate('x');
+    await pool.allocate('y');
+    await pool.allocate('x');
+    expect(await pool.releaseOwner('x')).toBe(2);
+    expect((await pool.leases()).map((l) => [l.address, l.owner])).toEqual([['b', 'y']]);
+    await pool.release('missing');
+  });
+});

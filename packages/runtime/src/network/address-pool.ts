@@ -1,0 +1,93 @@
+/**
+ * Lock-free address management with lease files: a lease is a file named
+ * after the address, created with O_EXCL and holding its owner's id. Any
+ * number of processes allocate at once without a shared lock; the one whose
+ * exclusive create succeeds owns the address.
+ */
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CspecError } from '../errors.js';
+
+export interface Lease {
+  readonly address: string;
+  readonly owner: string;
+  /** When the lease was taken, in ms since the epoch. */
+  readonly createdMs: number;
+}
+
+export interface AddressPool {
+  readonly dir: string;
+  /** Takes the lowest free address for `owner`; throws `CSPEC_NETWORK_FAILED` when the pool is exhausted. */
+  allocate(owner: string): Promise<string>;
+  /** Frees one address. Idempotent. */
+  release(address: string): Promise<void>;
+  /** Frees every address of `owner`; returns how many. */
+  releaseOwner(owner: string): Promise<number>;
+  leases(): Promise<Lease[]>;
+}
+
+export interface AddressPoolOptions {
+  /** Directory holding the lease files, e.g. `<runDir>/ipam/<pool>`. */
+  readonly dir: string;
+  /** A readable name for error messages, e.g. `10.88.0.0/16`. */
+  readonly label: string;
+  /** Addresses the pool hands out, in order of preference. */
+  readonly candidates: () => Iterable<string>;
+}
+
+export function createAddressPool(options: AddressPoolOptions): AddressPool {
+  const { dir } = options;
+  const existing = async (): Promise<string[]> => {
+    try {
+      return await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  };
+
+  const leases = async (): Promise<Lease[]> => {
+    const result: Lease[] = [];
+    for (const address of await existing()) {
+      if (address.includes('.tmp')) continue;
+      const path = join(dir, address);
+      try {
+        const [owner, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+        result.push({ address, owner: owner.trim(), createdMs: info.mtimeMs });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return result;
+  };
+
+  return {
+    dir,
+    async allocate(owner) {
+      await mkdir(dir, { recursive: true });
+      const taken = new Set(await existing());
+      for (const address of options.candidates()) {
+        if (taken.has(address)) continue;
+        try {
+          await writeFile(join(dir, address), `${owner}\n`, { flag: 'wx' });
+          return address;
+        } catch (error) {
+          // Another process took it between our listing and our create: try the next one.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+      }
+      throw new CspecError('CSPEC_NETWORK_FAILED', `no free address left in ${options.label}`, {
+        hint: 'remove unused containers and networks: npx cspec prune',
+      });
+    },
+    async release(address) {
+      await rm(join(dir, address), { force: true });
+    },
+    async releaseOwner(owner) {
+      const mine = (await leases()).filter((l) => l.owner === owner);
+      await Promise.all(mine.map((l) => rm(join(dir, l.address), { force: true })));
+      return mine.length;
+    },
+    leases,
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Leak sweep: undoes the networking of containers whose owner is gone (from
+ * their owner records), drops their memberships and leases, and removes
+ * bridges whose network record is gone. Only what this run directory
+ * recorded is touched: other cspec installations on the host are left alone.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import type { RuntimeConfig } from '../config.js';
+import { createDebug } from '../debug.js';
+import { destroyBridge } from './bridge-network.js';
+import {
+  listOwnerRecords,
+  ownerRecordPath,
+  readOwnerRecord,
+  refreshNetworkMembers,
+  teardownContainerNetwork,
+} from './container-network.js';
+import { parseSubnet } from './ipv4.js';
+import type { NetworkStore } from './network-store.js';
+import { ipamDir, memberPool, p2pPool, subnetPool } from './pools.js';
+
+const debug = createDebug('cspec:network');
+
+/** Leases younger than this may belong to a setup in progress. */
+const MIN_ORPHAN_AGE_MS = 10_000;
+
+export async function sweepNetworks(
+  config: RuntimeConfig,
+  store: NetworkStore,
+  isOwnerAlive: (containerId: string) => boolean,
+): Promise<{ removed: number }> {
+  let removed = 0;
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+      removed++;
+    } catch (error) {
+      debug('sweep: %s failed: %O', what, error);
+    }
+  };
+
+  for (const id of await listOwnerRecords(config)) {
+    if (isOwnerAlive(id)) continue;
+    await attempt(`container ${id}`, async () => {
+      const state = await readOwnerRecord(config, id);
+      if (state) await teardownContainerNetwork(config, store, state);
+      else await rm(ownerRecordPath(config, id), { force: true });
+    });
+  }
+
+  const networks = await store.list();
+  for (const network of networks) {
+    const dead = (await store.members(network.name)).filter((m) => !isOwnerAlive(m.containerId));
+    if (dead.length === 0) continue;
+    await attempt(`members of ${network.name}`, async () => {
+      await store.locked(network.name, async () => {
+        for (const m of dead) await store.removeMember(network.name, m.containerId);
+      });
+      await refreshNetworkMembers(store, network.name);
+    });
+  }
+
+  const old = (createdMs: number) => Date.now() - createdMs > MIN_ORPHAN_AGE_MS;
+  const containerPools = [p2pPool(config)];
+  const dirs = await readdir(ipamDir(config)).catch(() => [] as string[]);
+  for (const d of dirs) {
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(d)) containerPools.push(memberPool(config, parseSubnet(`${d}/24`)));
+  }
+  for (const pool of containerPools) {
+    for (const lease of await pool.leases()) {
+      if (!/^[0-9a-f]{12,}$/.test(lease.owner) || !old(lease.createdMs) || isOwnerAlive(lease.owner))
+        continue;
+      await attempt(`lease ${lease.address}`, () => pool.release(lease.address));
+    }
+  }
+
+  const bridges = new Set(networks.map((n) => n.bridge));
+  for (const lease of await subnetPool(config).leases()) {
+    if (!lease.owner || bridges.has(lease.owner) || !old(lease.createdMs)) continue;
+    // Re-read: a network created since the listing above is not an orphan.
+    if ((await store.list()).some((n) => n.bridge === lease.owner)) continue;
+    await attempt(`bridge ${lease.owner}`, () => destroyBridge(config, lease.owner, `${lease.address}/24`));
+  }
+  return { removed };
+}

@@ -1,0 +1,164 @@
+/**
+ * Per-container networking on the real kernel: the hot path without a
+ * namespace, a point-to-point veth for published ports, parallel setups,
+ * failure paths and the sweep. Every test checks it left nothing behind.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { isCspecError } from '../../packages/runtime/src/errors.js';
+import { runIp } from '../../packages/runtime/src/network/ip-command.js';
+import { createNetworkManager } from '../../packages/runtime/src/network/network-manager.js';
+import { createPortForwarder } from '../../packages/runtime/src/network/port-forwarder.js';
+import { config, connectOutcome, fetchText, leftovers, listenerIn, newId, stop, tempDir } from './helpers.js';
+
+const manager = createNetworkManager(config);
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function containerDir() {
+  const dir = await tempDir();
+  cleanups.push(dir.remove);
+  return dir.path;
+}
+
+function request(dir: string, id: string, publishesPorts: boolean) {
+  return {
+    containerId: id,
+    name: `c-${id.slice(0, 6)}`,
+    hostname: id.slice(0, 12),
+    hostsFile: join(dir, `${id.slice(0, 12)}-hosts`),
+    publishesPorts,
+    networks: [],
+  };
+}
+
+describe('container networking', () => {
+  test('a container without ports or networks gets only a hosts file and no namespace', async () => {
+    const dir = await containerDir();
+    const id = newId();
+    const setup = await manager.setupContainer(request(dir, id, false));
+    expect(setup.netnsPath).toBeUndefined();
+    expect(setup.ipAddress).toBeUndefined();
+    expect(readFileSync(join(dir, `${id.slice(0, 12)}-hosts`), 'utf8')).toContain(
+      `127.0.1.1\t${id.slice(0, 12)}`,
+    );
+    expect(leftovers([id])).toEqual([]);
+    await manager.teardownContainer(setup.state);
+    expect(leftovers([id])).toEqual([]);
+  });
+
+  test('published ports: the host reaches a listener in the namespace directly and through a forwarder', async () => {
+    const dir = await containerDir();
+    const id = newId();
+    const setup = await manager.setupContainer(request(dir, id, true));
+    let listener: ChildProcess | undefined;
+    try {
+      expect(setup.netnsPath).toBe(`/run/netns/cs${id.slice(0, 12)}`);
+      expect(existsSync(setup.netnsPath!)).toBe(true);
+      expect(setup.ipAddress).toMatch(/^10\.88\.\d+\.\d+$/);
+      expect(readFileSync(setup.state.hostsFile, 'utf8')).toContain(`${setup.ipAddress}\t${id.slice(0, 12)}`);
+      expect(leftovers([id]).length).toBeGreaterThan(0);
+
+      listener = await listenerIn(setup.state.netns!, 8080, 'inside');
+      expect(await fetchText(setup.ipAddress!, 8080)).toBe('hello from inside');
+      const forwarder = await createPortForwarder({ targetHost: setup.ipAddress!, targetPort: 8080 });
+      try {
+        expect(await fetchText('127.0.0.1', forwarder.hostPort)).toBe('hello from inside');
+      } finally {
+        await forwarder.close();
+      }
+    } finally {
+      await stop(listener);
+      await manager.teardownContainer(setup.state);
+    }
+    expect(leftovers([id])).toEqual([]);
+    // Idempotent, and from a second manager (as another process would).
+    await manager.teardownContainer(setup.state);
+    await createNetworkManager(config).teardownContainer(setup.state);
+    expect(leftovers([id])).toEqual([]);
+  });
+
+  test('8 setups in parallel all succeed with distinct, reachable addresses', async () => {
+    const dir = await containerDir();
+    const ids = Array.from({ length: 8 }, newId);
+    const setups = await Promise.all(ids.map((id) => manager.setupContainer(request(dir, id, true))));
+    try {
+      const addresses = setups.map((s) => s.ipAddress!);
+      expect(new Set(addresses).size).toBe(8);
+      // A refused connection comes from the namespace's kernel: the address is routed there.
+      const outcomes = await Promise.all(addresses.map((a) => connectOutcome(a, 9)));
+      expect(outcomes).toEqual(Array(8).fill('ECONNREFUSED'));
+    } finally {
+      await Promise.all(setups.map((s) => manager.teardownContainer(s.state)));
+    }
+    expect(leftovers(ids)).toEqual([]);
+  });
+
+  test('an unknown network fails with CSPEC_NETWORK_NOT_FOUND and leaves nothing', async () => {
+    const dir = await containerDir();
+    const id = newId();
+    const error = await manager
+      .setupContainer({ ...request(dir, id, true), networks: [{ network: `missing-${id.slice(0, 8)}` }] })
+      .catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_NETWORK_NOT_FOUND')).toBe(true);
+    expect((error as { hint?: string }).hint).toContain('new Network().start()');
+    expect(leftovers([id])).toEqual([]);
+  });
+
+  test('an aborted setup throws CSPEC_ABORTED and leaves nothing', async () => {
+    const dir = await containerDir();
+    const id = newId();
+    const controller = new AbortController();
+    const pending = manager.setupContainer(request(dir, id, true), { signal: controller.signal });
+    queueMicrotask(() => controller.abort());
+    const error = await pending.catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_ABORTED')).toBe(true);
+    expect(leftovers([id])).toEqual([]);
+  });
+
+  test('a host port in use fails the forwarder; the container network is undone completely', async () => {
+    const dir = await containerDir();
+    const id = newId();
+    const blocker = await createPortForwarder({ targetHost: '127.0.0.1', targetPort: 9 });
+    cleanups.push(() => blocker.close());
+    const setup = await manager.setupContainer(request(dir, id, true));
+    const error = await createPortForwarder({
+      targetHost: setup.ipAddress!,
+      targetPort: 80,
+      hostPort: blocker.hostPort,
+    }).catch((e: unknown) => e);
+    await manager.teardownContainer(setup.state);
+    expect(isCspecError(error, 'CSPEC_INVALID_SPEC')).toBe(true);
+    expect((error as Error).message).toContain(`127.0.0.1:${blocker.hostPort} is already in use`);
+    expect(leftovers([id])).toEqual([]);
+  });
+
+  test("a failing ip command reports the command and ip's error", async () => {
+    const error = await runIp(['link', 'show', 'dev', 'cs-no-such-link']).catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_NETWORK_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('ip link show dev cs-no-such-link');
+    expect((error as Error).message).toMatch(/does not exist|Cannot find device/);
+  });
+
+  test('sweep removes the namespace, veth and leases of a dead owner and spares live ones', async () => {
+    const dir = await containerDir();
+    const dead = newId();
+    const alive = newId();
+    await manager.setupContainer(request(dir, dead, true));
+    const live = await manager.setupContainer(request(dir, alive, true));
+    try {
+      const report = await manager.sweep((id) => id !== dead);
+      expect(report.removed).toBeGreaterThanOrEqual(1);
+      expect(leftovers([dead])).toEqual([]);
+      expect(existsSync(live.netnsPath!)).toBe(true);
+      expect(await connectOutcome(live.ipAddress!, 9)).toBe('ECONNREFUSED');
+    } finally {
+      await manager.teardownContainer(live.state);
+    }
+    expect(leftovers([dead, alive])).toEqual([]);
+  });
+});
