@@ -8,6 +8,7 @@ import type { EngineContext } from '../engine/engine-context.js';
 import { ContainerStartError, CspecError, isCspecError } from '../errors.js';
 import type { ResolvedImage } from '../image/types.js';
 import { createPortForwarder } from '../network/port-forwarder.js';
+import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { buildOciConfig } from '../sandbox/oci-config.js';
 import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
@@ -190,6 +191,7 @@ export async function startContainer(
       resources: spec.resources,
       swapLimitSupported: ctx.swapLimitSupported,
       labels: state.labels,
+      openFilesLimit: containerOpenFilesLimit(),
     });
     await writeFile(paths.config, JSON.stringify(ociConfig));
 

@@ -15,6 +15,7 @@ const base: OciConfigInput = {
   resources: undefined,
   swapLimitSupported: true,
   labels: {},
+  openFilesLimit: 1024,
 };
 
 type Mount = { destination: string; type: string; source: string; options?: string[] };

@@ -33,6 +33,8 @@ export interface OciConfigInput {
   /** Whether the host's memory cgroup can limit swap (v1 `memory.memsw.*` or v2 `memory.swap.max`). */
   readonly swapLimitSupported: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** RLIMIT_NOFILE for the container (soft = hard); may not exceed the host's hard limit. */
+  readonly openFilesLimit: number;
 }
 
 /** The capabilities Docker grants by default. */
@@ -129,7 +131,7 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
       env: [...input.process.env],
       cwd: input.process.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1_048_576, soft: 1_048_576 }],
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.openFilesLimit, soft: input.openFilesLimit }],
       noNewPrivileges: false,
     },
     root: { path: input.rootPath, readonly: false },

@@ -1,0 +1,92 @@
+/**
+ * Scenario: a trivial container from start to exit (`true` in
+ * cspec/debian:bookworm), through the library, through `cspec run --rm`, and
+ * through bare `runc run` on an equivalent bundle, interleaved in one run.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createEngine } from '@cspec/runtime';
+import { buildOciConfig } from '../../packages/runtime/dist/sandbox/oci-config.js';
+import { interleave, type Summary, summarize } from './stats.js';
+
+const run = promisify(execFile);
+const IMAGE = 'cspec/debian:bookworm';
+const cli = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+
+export interface TrivialStartResult {
+  readonly scenario: 'trivial-start';
+  readonly image: string;
+  readonly results: Record<string, Summary>;
+  readonly deltasMs: { readonly libraryMinusRunc: number; readonly cliMinusRunc: number };
+}
+
+export async function trivialStart(options: { rounds: number; warmup: number }): Promise<TrivialStartResult> {
+  const engine = await createEngine();
+  const image = await engine.images.resolve(IMAGE);
+  const work = await mkdtemp(join(tmpdir(), 'cspec-bench-'));
+  let n = 0;
+  const runcBundle = async () => {
+    const dir = join(work, `b${n++}`);
+    await Promise.all(['rootfs', 'upper', 'work'].map((d) => mkdir(join(dir, d), { recursive: true })));
+    await Promise.all(['hosts', 'hostname', 'resolv.conf'].map((f) => writeFile(join(dir, f), '')));
+    const config = buildOciConfig({
+      process: { args: ['true'], env: ['PATH=/usr/bin:/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [] },
+      hostname: 'bench',
+      rootPath: join(dir, 'rootfs'),
+      lowerDirs: image.layerDirs,
+      upperDir: join(dir, 'upper'),
+      workDir: join(dir, 'work'),
+      mounts: [],
+      etcFiles: { hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') },
+      netnsPath: undefined,
+      cgroupsPath: `/cspec-bench-${n}`,
+      resources: undefined,
+      swapLimitSupported: false,
+      labels: {},
+      openFilesLimit: 1024,
+    });
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    return dir;
+  };
+  // Bundles for bare runc are prepared outside the timed section.
+  const bundles: string[] = [];
+  for (let i = 0; i < options.rounds + options.warmup; i++) bundles.push(await runcBundle());
+  let next = 0;
+  try {
+    const samples = await interleave(
+      {
+        library: async () => {
+          const c = await engine.run({ image: IMAGE, command: ['true'] });
+          await c.wait();
+          await c.remove();
+        },
+        cli: async () => {
+          await run(process.execPath, [cli, 'run', '--rm', IMAGE, 'true']);
+        },
+        runc: async () => {
+          const bundle = bundles[next++]!;
+          await run('runc', ['run', '--bundle', bundle, `cspec-bench-${next}`]);
+        },
+      },
+      options,
+    );
+    const results = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
+    const round = (x: number) => Math.round(x * 10) / 10;
+    return {
+      scenario: 'trivial-start',
+      image: IMAGE,
+      results,
+      deltasMs: {
+        libraryMinusRunc: round(results.library!.medianMs - results.runc!.medianMs),
+        cliMinusRunc: round(results.cli!.medianMs - results.runc!.medianMs),
+      },
+    };
+  } finally {
+    await engine.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
