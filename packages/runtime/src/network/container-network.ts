@@ -18,8 +18,8 @@ import type { NetworkAttachment } from '../container/spec.js';
 import { createDebug } from '../debug.js';
 import { abortError, CspecError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { withFileLock } from '../util/file-lock.js';
 import { linkExists } from './bridge-network.js';
-import { withFileLock } from './file-lock.js';
 import { type HostsEntry, renderHostsFile, writeInPlace } from './hosts-file.js';
 import { runIpBatch } from './ip-command.js';
 import { addressAt, formatIpv4, parseSubnet } from './ipv4.js';
@@ -264,20 +264,27 @@ function plan(
   return { host, inside, ipAddress: state.networks[0]!.ipAddress };
 }
 
+/** Locks around a few file operations: a holder older than this is considered stuck. */
+const SHORT_LOCK = { timeoutMs: 10_000, staleMs: 30_000 } as const;
+
 /** Rewrites a member's hosts file from the current members of all its networks. */
 async function refreshHostsFile(store: NetworkStore, member: MemberRecord, create: boolean): Promise<void> {
   const lock = `${member.hostsFile}.lock`;
   try {
-    await withFileLock(lock, async () => {
-      // Read inside the lock: whoever changes membership rewrites afterwards, so the last write is current.
-      const lists = await Promise.all(member.networks.map((n) => store.members(n)));
-      const peers: HostsEntry[] = lists.flat().map((m) => ({
-        ipAddress: m.ipAddress,
-        names: [m.name, m.hostname, ...m.aliases],
-      }));
-      const text = renderHostsFile({ hostname: member.hostname, ipAddress: member.primaryIp, peers });
-      await writeInPlace(member.hostsFile, text, { create });
-    });
+    await withFileLock(
+      lock,
+      async () => {
+        // Read inside the lock: whoever changes membership rewrites afterwards, so the last write is current.
+        const lists = await Promise.all(member.networks.map((n) => store.members(n)));
+        const peers: HostsEntry[] = lists.flat().map((m) => ({
+          ipAddress: m.ipAddress,
+          names: [m.name, m.hostname, ...m.aliases],
+        }));
+        const text = renderHostsFile({ hostname: member.hostname, ipAddress: member.primaryIp, peers });
+        await writeInPlace(member.hostsFile, text, { create });
+      },
+      SHORT_LOCK,
+    );
   } catch (error) {
     // A peer whose directory is already gone is being removed: nothing to update.
     if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') return;

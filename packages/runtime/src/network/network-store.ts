@@ -9,7 +9,7 @@ import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
-import { withFileLock } from './file-lock.js';
+import { withFileLock } from '../util/file-lock.js';
 
 export interface NetworkRecord {
   readonly name: string;
@@ -135,7 +135,7 @@ export function createNetworkStore(config: RuntimeConfig): NetworkStore {
     },
     async locked(name, fn) {
       await mkdir(dir, { recursive: true });
-      return withFileLock(join(dir, `${name}.lock`), fn);
+      return withFileLock(join(dir, `${name}.lock`), fn, { timeoutMs: 10_000, staleMs: 30_000 });
     },
   };
   return store;

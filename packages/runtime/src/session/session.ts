@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
@@ -26,9 +26,12 @@ const WATCHER = 'read line; [ "$line" = done ] || exec "$0" "$@"';
 export async function createSession(config: RuntimeConfig): Promise<Session> {
   const id = randomBytes(8).toString('hex');
   const dir = join(sessionsDir(config), id);
-  await mkdir(dir, { recursive: true });
+  // The directory appears with its owner already inside, so a sweeper never sees an ownerless session.
+  const staging = join(sessionsDir(config), `.${id}`);
+  await mkdir(staging, { recursive: true });
   const owner: SessionOwner = { ...currentProcessIdentity(), createdAt: new Date().toISOString() };
-  await writeJsonAtomic(join(dir, 'owner.json'), owner);
+  await writeJsonAtomic(join(staging, 'owner.json'), owner);
+  await rename(staging, dir);
   const helper = helperCommand(config.nodePath, import.meta.url, 'watcher-main');
   const watcherConfig = JSON.stringify(config);
   const watcher: ChildProcess = spawn(

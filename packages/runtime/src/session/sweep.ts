@@ -18,23 +18,20 @@ export interface SessionOwner extends ProcessIdentity {
   readonly createdAt: string;
 }
 
-async function liveSessions(config: RuntimeConfig): Promise<{ live: Set<string>; dead: string[] }> {
-  const live = new Set<string>();
-  const dead: string[] = [];
-  let entries: string[] = [];
+async function sessionIds(config: RuntimeConfig): Promise<string[]> {
   try {
-    entries = await readdir(sessionsDir(config));
+    return (await readdir(sessionsDir(config))).filter((n) => !n.startsWith('.'));
   } catch {
-    // no sessions yet
+    return [];
   }
-  for (const sid of entries) {
-    const owner = await readJsonIfExists<SessionOwner>(join(sessionsDir(config), sid, 'owner.json')).catch(
-      () => undefined,
-    );
-    if (owner && isProcessAlive(owner)) live.add(sid);
-    else dead.push(sid);
-  }
-  return { live, dead };
+}
+
+/** Read fresh each time: a session created a moment ago must never look dead. */
+async function isSessionAlive(config: RuntimeConfig, sid: string): Promise<boolean> {
+  const owner = await readJsonIfExists<SessionOwner>(join(sessionsDir(config), sid, 'owner.json')).catch(
+    () => undefined,
+  );
+  return owner !== undefined && isProcessAlive(owner);
 }
 
 export interface SweepReport {
@@ -51,15 +48,14 @@ export async function sweepSessions(
   ctx: Pick<EngineContext, 'config' | 'runtime' | 'cgroups' | 'network'>,
   options: { readonly only?: string; readonly all?: boolean } = {},
 ): Promise<SweepReport> {
-  const { live, dead } = await liveSessions(ctx.config);
-  const doomed = (sid: string | null) => {
+  const doomed = async (sid: string | null) => {
     if (sid === null) return options.all === true;
     if (options.only !== undefined) return sid === options.only;
-    return options.all === true || !live.has(sid);
+    return options.all === true || !(await isSessionAlive(ctx.config, sid));
   };
   let containers = 0;
   for (const state of await listContainerStates(ctx.config)) {
-    if (!doomed(state.sessionId)) continue;
+    if (!(await doomed(state.sessionId))) continue;
     try {
       await teardownContainer(ctx, state.id);
       containers++;
@@ -67,7 +63,11 @@ export async function sweepSessions(
       debug('sweep: %s: %O', state.id, error);
     }
   }
-  const sessions = options.only !== undefined ? [options.only] : options.all ? [...live, ...dead] : dead;
-  for (const sid of sessions) await rm(join(sessionsDir(ctx.config), sid), { recursive: true, force: true });
-  return { sessions: sessions.length, containers };
+  let sessions = 0;
+  for (const sid of options.only !== undefined ? [options.only] : await sessionIds(ctx.config)) {
+    if (options.only === undefined && !options.all && (await isSessionAlive(ctx.config, sid))) continue;
+    await rm(join(sessionsDir(ctx.config), sid), { recursive: true, force: true });
+    sessions++;
+  }
+  return { sessions, containers };
 }

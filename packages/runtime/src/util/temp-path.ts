@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readStartTime } from './process-identity.js';
+
+/**
+ * Temporary entries carry their creator's pid and start time in their name,
+ * so whatever a killed process left half-written is recognised and removed,
+ * and never trusted.
+ */
+export function tempName(label: string): string {
+  return `${process.pid}_${readStartTime(process.pid) ?? '0'}_${randomBytes(6).toString('hex')}_${label}`;
+}
+
+export function tempPath(dir: string, label: string): string {
+  return join(dir, tempName(label));
+}
+
+/** Removes entries of `dir` whose creating process is gone. */
+export async function removeAbandonedTemps(dir: string): Promise<number> {
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const [pid, start] = entry.split('_');
+    if (pid && start && readStartTime(Number(pid)) === start) continue;
+    await rm(join(dir, entry), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
