@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { Engine } from '@cspec/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE, testEngine } from '../support/engine.js';
@@ -13,6 +14,11 @@ afterAll(async () => {
 });
 
 const MiB = 1024 * 1024;
+
+function pidsCurrent(id: string): string {
+  const v1 = `/sys/fs/cgroup/pids/cspec-${id}/pids.current`;
+  return existsSync(v1) ? v1 : `/sys/fs/cgroup/cspec-${id}/pids.current`;
+}
 
 describe('cgroup limits', () => {
   it('OOM-kills a process that allocates past the memory limit and reports it', async () => {
@@ -38,18 +44,19 @@ describe('cgroup limits', () => {
     const c = await engine.run({
       image: IMAGE,
       command: [
-        'sh',
-        '-c',
-        'n=0; for i in $(seq 200); do sleep 30 & if [ $? -eq 0 ]; then n=$((n+1)); fi; done 2>/dev/null; echo started=$(ls /proc | grep -cE "^[0-9]+$")',
+        'perl',
+        '-e',
+        'my $n = 0; for (1..200) { my $p = fork; last unless defined $p; if ($p == 0) { sleep 60; exit } $n++ } print "forked=$n\n"; sleep 60',
       ],
       resources: { pids: 32 },
+      wait: { type: 'log', pattern: 'forked=' },
     });
-    await c.wait();
-    const log = await c.logText();
+    const forked = Number(/forked=(\d+)/.exec(await c.logText())?.[1]);
+    const current = Number(readFileSync(pidsCurrent(c.id), 'utf8'));
     await c.remove();
-    const started = Number(/started=(\d+)/.exec(log)?.[1]);
-    expect(started).toBeGreaterThan(5);
-    expect(started).toBeLessThanOrEqual(32);
+    // perl itself plus its children fill the limit, and not one more.
+    expect(forked).toBe(31);
+    expect(current).toBe(32);
   });
 
   it('applies a CPU quota', async () => {

@@ -1,4 +1,27 @@
 /** @cspec/runtime — daemonless Linux containers for tests. */
+
+export { type WithContainerOptions, withContainer } from './api/with-container.js';
+export {
+  type BindMount,
+  type ContentToCopy,
+  type DirectoryToCopy,
+  type FileToCopy,
+  GenericContainer,
+  type GenericContainerOptions,
+  type PortWithOptionalBinding,
+  type ResourcesQuota,
+  type StartOptions,
+} from './compat/generic-container.js';
+export { Network, type NetworkOptions as CompatNetworkOptions, StartedNetwork } from './compat/network.js';
+export {
+  type CompatExecOptions,
+  type CompatLogOptions,
+  type CompatRestartOptions,
+  type CompatStopOptions,
+  StartedGenericContainer,
+  StoppedGenericContainer,
+} from './compat/started-container.js';
+export { HttpWaitStrategy, Wait, WaitStrategy } from './compat/wait.js';
 export { type ConfigOverrides, type RuntimeConfig, resolveConfig } from './config.js';
 export type {
   BindMountSpec,

@@ -58,14 +58,17 @@ function envFor(spec: ResolvedSpec, image: ResolvedImage, hostname: string, home
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-async function hostResolvConf(): Promise<string> {
-  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  // Loopback resolvers of the host are unreachable from the container's namespace.
-  return text
-    .split('\n')
-    .filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l))
-    .join('\n');
-}
+/**
+ * Containers have no route to the outside (only the host and their networks),
+ * so they get no nameserver: a lookup that misses /etc/hosts fails at once
+ * (glibc falls back to 127.0.0.1, where nothing listens) instead of waiting
+ * for an unreachable resolver of the host.
+ */
+const RESOLV_CONF = [
+  '# cspec: no outbound network; container names and aliases resolve through /etc/hosts',
+  'options timeout:1 attempts:1',
+  '',
+].join('\n');
 
 async function reserveName(ctx: EngineContext, name: string, id: string): Promise<void> {
   await mkdir(namesDir(ctx.config), { recursive: true });
@@ -133,8 +136,7 @@ export async function startContainer(
     const args = commandFor(spec, image);
     state = { ...state, command: args };
 
-    const [resolvConf] = await Promise.all([hostResolvConf(), writeFile(paths.hostname, `${hostname}\n`)]);
-    await writeFile(paths.resolvConf, resolvConf);
+    await Promise.all([writeFile(paths.hostname, `${hostname}\n`), writeFile(paths.resolvConf, RESOLV_CONF)]);
     const net = await ctx.network.setupContainer(
       {
         containerId: id,
