@@ -46,7 +46,7 @@ describe('cgroup limits', () => {
       command: [
         'perl',
         '-e',
-        'my $n = 0; for (1..200) { my $p = fork; last unless defined $p; if ($p == 0) { sleep 60; exit } $n++ } print "forked=$n\n"; sleep 60',
+        '$| = 1; my $n = 0; for (1..200) { my $p = fork; last unless defined $p; if ($p == 0) { sleep 60; exit } $n++ } print "forked=$n\n"; sleep 60',
       ],
       resources: { pids: 32 },
       wait: { type: 'log', pattern: 'forked=' },
