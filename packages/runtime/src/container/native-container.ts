@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   Container,
@@ -58,6 +59,18 @@ export async function readExitStatus(
   const status = { exitCode, oomKilled };
   await writeJsonAtomic(paths.exitJson, status).catch(() => {});
   return status;
+}
+
+/** When the container exited: the time its monitor wrote the exit file. */
+export async function finishedAt(paths: Pick<ContainerPaths, 'exit' | 'exitJson'>): Promise<string | undefined> {
+  for (const file of [paths.exit, paths.exitJson]) {
+    try {
+      return (await stat(file)).mtime.toISOString();
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -181,6 +194,7 @@ export class NativeContainer implements Container {
       image: this.#state.image,
       status: exit ? 'exited' : this.#pid !== undefined || this.#monitor ? 'running' : 'created',
       createdAt: this.#state.createdAt,
+      finishedAt: exit ? await finishedAt(this.#paths) : undefined,
       command: this.#state.command,
       ports: this.ports,
       exit,
@@ -239,7 +253,8 @@ export class NativeContainer implements Container {
   logs(options: LogOptions = {}): AsyncIterable<string> {
     return streamLogFile(this.#paths.log, {
       ...options,
-      done: () => this.#exit !== undefined || this.#removed,
+      // A handle without the monitor (found on disk) learns of the exit from the monitor's file.
+      done: () => this.#exit !== undefined || this.#removed || (!this.#monitor && existsSync(this.#paths.exit)),
     });
   }
 

@@ -20,6 +20,8 @@ export interface ContainerInfo {
   readonly image: string;
   readonly status: ContainerStatus;
   readonly createdAt: string;
+  /** When it exited (ISO 8601), if it has. */
+  readonly finishedAt: string | undefined;
   readonly command: readonly string[];
   /** container port -> host port on 127.0.0.1 */
   readonly ports: Readonly<Record<number, number>>;

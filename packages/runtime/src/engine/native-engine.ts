@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { detectCgroupDriver } from '../cgroup/detect.js';
 import type { CgroupMode } from '../cgroup/driver.js';
 import { type ConfigOverrides, resolveConfig } from '../config.js';
-import { NativeContainer, readExitStatus } from '../container/native-container.js';
+import { finishedAt, NativeContainer, readExitStatus } from '../container/native-container.js';
 import { containerPaths, namesDir } from '../container/paths.js';
 import type { ContainerSpec } from '../container/spec.js';
 import { startContainer } from '../container/start-container.js';
@@ -123,6 +123,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       image: state.image,
       status: exit ? 'exited' : running ? 'running' : 'created',
       createdAt: state.createdAt,
+      finishedAt: exit ? await finishedAt(paths) : undefined,
       command: state.command,
       ports: Object.fromEntries(Object.entries(state.ports).map(([k, v]) => [Number(k), v])),
       exit,

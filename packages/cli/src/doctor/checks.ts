@@ -1,0 +1,215 @@
+/**
+ * `cspec doctor` decisions: host facts in, checks out (each failure with the
+ * exact command that fixes it). Pure; gathering the facts is in commands/doctor.ts.
+ */
+import {
+  type CgroupMode,
+  cgroupControllers,
+  cgroupModeFromMounts,
+  chooseRuntime,
+  hasFilesystem,
+  mountAt,
+  parseKernelVersion,
+  parseMountInfo,
+} from './probes.js';
+
+export interface HostFacts {
+  readonly uid: number;
+  /** `uname -r`. */
+  readonly kernelRelease: string;
+  /** Text of /proc/filesystems. */
+  readonly filesystems: string;
+  /** Text of /proc/self/mountinfo. */
+  readonly mountinfo: string;
+  /** /sys/fs/cgroup/cgroup.controllers (v2 only). */
+  readonly v2Controllers: string | undefined;
+  /** /proc/sys/user/max_user_namespaces. */
+  readonly maxUserNamespaces: string | undefined;
+  /** Absolute paths of the tools found, by name (`runc`, `crun`, `debootstrap`, `ip`). */
+  readonly executables: Readonly<Record<string, string | undefined>>;
+  /** First line of `<runtime> --version`, or the error running it. */
+  readonly runtimeVersion: string | undefined;
+  /** `CSPEC_OCI_RUNTIME`, if set. */
+  readonly configuredRuntime: string | undefined;
+  /** Whether /dev/shm accepts a new file. */
+  readonly shmWritable: boolean;
+  /** Undefined when the runtime package could not be loaded (see `runtimeLoadError`). */
+  readonly dataDir: { readonly path: string; readonly writable: boolean } | undefined;
+  readonly runDir: { readonly path: string; readonly writable: boolean } | undefined;
+  /** Why `@cspec/runtime` failed to load, if it did. */
+  readonly runtimeLoadError?: string;
+}
+
+export interface DoctorCheck {
+  readonly id: string;
+  readonly title: string;
+  readonly ok: boolean;
+  /** A failed required check makes `cspec doctor` exit 1. */
+  readonly required: boolean;
+  readonly detail: string;
+  /** The command that fixes a failure. */
+  readonly fix?: string;
+}
+
+export interface DoctorReport {
+  readonly ok: boolean;
+  readonly cgroupMode: CgroupMode;
+  readonly checks: readonly DoctorCheck[];
+}
+
+function check(
+  id: string,
+  title: string,
+  ok: boolean,
+  detail: string,
+  fix?: string,
+  required = true,
+): DoctorCheck {
+  return { id, title, ok, required, detail, ...(ok || fix === undefined ? {} : { fix }) };
+}
+
+function tool(facts: HostFacts, name: string, pkg: string, why: string): DoctorCheck {
+  const path = facts.executables[name];
+  return check(
+    pkg,
+    `${pkg} (${why})`,
+    path !== undefined,
+    path ? `${name} at ${path}` : `${name} not found`,
+    `apt-get install -y ${pkg}`,
+  );
+}
+
+export function runChecks(facts: HostFacts): DoctorReport {
+  const mounts = parseMountInfo(facts.mountinfo);
+  const checks: DoctorCheck[] = [];
+
+  const userns = Number(facts.maxUserNamespaces ?? '0') > 0;
+  checks.push(
+    facts.uid === 0
+      ? check('root', 'running as root', true, 'uid 0')
+      : check(
+          'root',
+          'running as root',
+          false,
+          `uid ${facts.uid}: rootless containers are not supported yet${userns ? ' (user namespaces are available, so they will be)' : ' (and user namespaces are disabled)'}`,
+          'sudo npx cspec doctor',
+        ),
+  );
+
+  const kernel = parseKernelVersion(facts.kernelRelease);
+  checks.push(
+    check(
+      'kernel',
+      'kernel 5.0 or newer',
+      kernel !== undefined && kernel.major >= 5,
+      `kernel ${facts.kernelRelease.trim()}`,
+      'upgrade the kernel to 5.x or newer (e.g. apt-get install -y linux-image-amd64) and reboot',
+    ),
+  );
+
+  const overlay = hasFilesystem(facts.filesystems, 'overlay');
+  checks.push(
+    check(
+      'overlay',
+      'overlayfs',
+      overlay,
+      overlay ? 'overlay is in /proc/filesystems' : 'overlay is not in /proc/filesystems',
+      'modprobe overlay && echo overlay >> /etc/modules',
+    ),
+  );
+
+  const mode = cgroupModeFromMounts(mounts);
+  const controllers = cgroupControllers(mode, mounts, facts.v2Controllers);
+  const missing = ['memory', 'pids', 'cpu'].filter((c) => !controllers.includes(c));
+  const modeText = {
+    v1: 'cgroup v1',
+    hybrid: 'hybrid (v1 controllers, empty v2 tree at /sys/fs/cgroup/unified)',
+    v2: 'cgroup v2 (unified)',
+    none: 'no cgroup file system mounted',
+  }[mode];
+  checks.push(
+    check(
+      'cgroups',
+      'cgroups (memory, pids, cpu controllers)',
+      mode !== 'none' && missing.length === 0,
+      missing.length ? `${modeText}; missing controllers: ${missing.join(', ')}` : modeText,
+      mode === 'none'
+        ? 'mount -t cgroup2 none /sys/fs/cgroup'
+        : mode === 'v2'
+          ? `echo "+${missing.join(' +')}" > /sys/fs/cgroup/cgroup.subtree_control`
+          : `add cgroup_enable=${missing.join(',')} to the kernel command line and reboot`,
+    ),
+  );
+
+  const runtime = chooseRuntime(
+    mode,
+    { runc: facts.executables.runc, crun: facts.executables.crun },
+    facts.configuredRuntime,
+  );
+  const runs = runtime.ok && facts.runtimeVersion !== undefined && !facts.runtimeVersion.startsWith('error');
+  checks.push(
+    check(
+      'oci-runtime',
+      'OCI runtime for this cgroup mode',
+      runs,
+      runtime.ok ? `${runtime.detail}: ${facts.runtimeVersion ?? 'did not run'}` : runtime.detail,
+      runtime.fix ?? `apt-get install --reinstall -y ${runtime.runtime ?? 'runc'}`,
+    ),
+  );
+
+  checks.push(tool(facts, 'debootstrap', 'debootstrap', 'builds the Debian base images'));
+  checks.push(tool(facts, 'ip', 'iproute2', 'network namespaces and veth pairs'));
+
+  const shm = mountAt(mounts, '/dev/shm');
+  const shmOk = shm?.fsType === 'tmpfs' && facts.shmWritable;
+  checks.push(
+    check(
+      'shm',
+      '/dev/shm is a writable tmpfs (writable layers live there)',
+      shmOk,
+      shm ? `${shm.fsType}, ${facts.shmWritable ? 'writable' : 'not writable'}` : '/dev/shm is not mounted',
+      'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm',
+    ),
+  );
+
+  if (facts.runtimeLoadError !== undefined) {
+    checks.push(
+      check(
+        'runtime-package',
+        '@cspec/runtime loads',
+        false,
+        facts.runtimeLoadError,
+        'npm install && npx tsc -b   (reinstall or rebuild cspec)',
+      ),
+    );
+  }
+  for (const [id, dir] of [
+    ['data-dir', facts.dataDir],
+    ['run-dir', facts.runDir],
+  ] as const) {
+    if (!dir) continue;
+    checks.push(
+      check(
+        id,
+        `${id === 'data-dir' ? 'data' : 'run'} dir writable`,
+        dir.writable,
+        dir.path,
+        `mkdir -p ${dir.path} && chown $(id -u) ${dir.path}`,
+      ),
+    );
+  }
+
+  return { ok: checks.every((c) => c.ok || !c.required), cgroupMode: mode, checks };
+}
+
+/** Plain-text lines for the terminal: `ok`/`FAIL`, the detail, and the fix. */
+export function formatReport(report: DoctorReport): string[] {
+  const lines: string[] = [];
+  for (const c of report.checks) {
+    lines.push(`${c.ok ? 'ok  ' : c.required ? 'FAIL' : 'warn'}  ${c.title}: ${c.detail}`);
+    if (!c.ok && c.fix) lines.push(`      fix: ${c.fix}`);
+  }
+  const failed = report.checks.filter((c) => !c.ok && c.required).length;
+  lines.push('', failed ? `${failed} required check(s) failed` : 'everything cspec needs is here');
+  return lines;
+}

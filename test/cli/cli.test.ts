@@ -1,0 +1,355 @@
+/**
+ * End-to-end: the built `cspec` binary against the real kernel, through the
+ * native engine. Every test removes what it started; each one checks that
+ * nothing of cspec is left (containers, netns, runc state, mounts...).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE } from '../support/engine.js';
+import { expectNoLeaks, waitForNoLeaks } from '../support/leaks.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cspec(args: readonly string[], timeoutMs = 120_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cspec ${args.join(' ')} timed out\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Ids of containers started with -d in this file, to check runc forgot them. */
+const started: string[] = [];
+
+interface PsEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly status: string;
+  readonly exit?: { readonly exitCode: number; readonly oomKilled: boolean };
+  readonly ports: Record<string, number>;
+  readonly pid?: number;
+}
+
+async function psAll(): Promise<PsEntry[]> {
+  const result = await cspec(['ps', '-a', '--json']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+function runcIds(): string[] {
+  return execFileSync('runc', ['list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+function netns(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+async function expectNothingLeft(): Promise<void> {
+  expect(await psAll()).toEqual([]);
+  const left = await waitForNoLeaks(5000);
+  expect(left).toBeUndefined();
+  expect(netns()).toEqual([]);
+  const runc = runcIds();
+  for (const id of started) expect(runc).not.toContain(id);
+}
+
+function connectAndRead(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let data = '';
+    socket.on('data', (d) => {
+      data += d;
+    });
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
+beforeAll(() => {
+  // The tests run the built binary: build first, and fail loudly if the build fails.
+  try {
+    execFileSync('npx', ['tsc', '-b'], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
+  } catch (error) {
+    throw new Error(`npx tsc -b failed:\n${(error as { stdout?: string }).stdout ?? ''}`);
+  }
+  expectNoLeaks();
+});
+
+afterEach(async () => {
+  await expectNothingLeft();
+});
+
+afterAll(() => {
+  expectNoLeaks();
+});
+
+describe('cspec run', () => {
+  it('runs a command attached and prints its output', async () => {
+    const result = await cspec(['run', '--rm', IMAGE, 'cat', '/etc/debian_version']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^12\.\d+\n$/);
+    expect(result.code).toBe(0);
+  });
+
+  it("exits with the container's exit code", async () => {
+    const result = await cspec(['run', '--rm', IMAGE, 'sh', '-c', 'exit 3']);
+    expect(result.code).toBe(3);
+  });
+
+  it('passes flags after the image to the command', async () => {
+    const result = await cspec(['run', '--rm', IMAGE, 'ls', '-d', '/etc']);
+    expect(result.stdout).toBe('/etc\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('passes -e variables into the container', async () => {
+    const result = await cspec([
+      'run',
+      '--rm',
+      '-e',
+      'GREETING=hello world',
+      IMAGE,
+      'sh',
+      '-c',
+      'echo "$GREETING"',
+    ]);
+    expect(result.stdout).toBe('hello world\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('keeps an exited container without --rm, listed by ps -a, until rm', async () => {
+    const name = `cli-keep-${process.pid}`;
+    const result = await cspec(['run', '--name', name, IMAGE, 'sh', '-c', 'echo kept; exit 4']);
+    expect(result.stdout).toBe('kept\n');
+    expect(result.code).toBe(4);
+    const list = await psAll();
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ name, status: 'exited', exit: { exitCode: 4, oomKilled: false } });
+    started.push(list[0]?.id as string);
+    const table = await cspec(['ps', '-a']);
+    expect(table.stdout).toMatch(new RegExp(`Exited \\(4\\).*${name}`));
+    const logs = await cspec(['logs', name]);
+    // Attached output went to the terminal, not to a log file.
+    expect(logs.code).toBe(0);
+    const rm = await cspec(['rm', name]);
+    expect(rm.code).toBe(0);
+  });
+
+  it('kills a container that exceeds --memory: exit 137 and an OOM message', async () => {
+    const result = await cspec([
+      'run',
+      '--rm',
+      '--memory',
+      '64m',
+      IMAGE,
+      'sh',
+      '-c',
+      'head -c 200m /dev/zero | tail',
+    ]);
+    expect(result.code).toBe(137);
+    expect(result.stderr).toContain('cspec: container was killed: out of memory (limit 64 MiB)');
+  });
+
+  it('publishes a port of a detached container; ps --json shows it and TCP works', async () => {
+    const server =
+      '$s=IO::Socket::INET->new(LocalPort=>8080,Listen=>5,ReuseAddr=>1) or die $!; ' +
+      'while($c=$s->accept){print $c "hello from cspec\\n"; close $c}';
+    const run = await cspec(['run', '-d', '-p', '8080', IMAGE, 'perl', '-MIO::Socket::INET', '-e', server]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const id = run.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{12,}$/);
+    started.push(id);
+    try {
+      const list = await psAll();
+      expect(list.map((c) => c.id)).toEqual([id]);
+      const hostPort = list[0]?.ports['8080'];
+      expect(hostPort).toBeGreaterThan(0);
+      const table = await cspec(['ps']);
+      expect(table.stdout).toContain(`127.0.0.1:${hostPort}->8080/tcp`);
+      expect(table.stdout).toContain(id.slice(0, 12));
+      // The server needs a moment to listen; the forwarder is there from the start.
+      let reply = '';
+      for (let i = 0; i < 50 && reply === ''; i++) {
+        reply = await connectAndRead(hostPort as number).catch(() => '');
+        if (reply === '') await sleep(100);
+      }
+      expect(reply).toBe('hello from cspec\n');
+    } finally {
+      const rm = await cspec(['rm', '-f', id]);
+      expect(rm.code).toBe(0);
+    }
+  });
+
+  it('contains a fork bomb with --pids', async () => {
+    // The subshell forks until the limit stops it (dash then exits); the sleeps it
+    // started stay, reparented to the container's init, which `exec`s without forking.
+    const script = '(for i in $(seq 100); do sleep 60 & done) 2>/dev/null; exec sleep 60';
+    const run = await cspec(['run', '-d', '--pids', '32', IMAGE, 'sh', '-c', script]);
+    expect(run.code).toBe(0);
+    const id = run.stdout.trim();
+    started.push(id);
+    try {
+      const [info] = await psAll();
+      const pid = info?.pid as number;
+      expect(pid).toBeGreaterThan(0);
+      let children: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+        if (comm === 'sleep') break;
+        await sleep(50);
+      }
+      expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('sleep');
+      // init + the subshell + the sleeps never exceeded 32 processes.
+      expect(children.length).toBeGreaterThan(10);
+      expect(children.length).toBeLessThanOrEqual(30);
+    } finally {
+      expect((await cspec(['rm', '-f', id])).code).toBe(0);
+    }
+  });
+
+  it('exits 126 when the command cannot be executed', async () => {
+    const result = await cspec(['run', '--rm', IMAGE, '/etc/passwd']);
+    expect(result.code).toBe(126);
+    expect(result.stderr).toMatch(/^error: .*permission denied/m);
+  });
+
+  it('exits 127 when the command does not exist in the image', async () => {
+    const result = await cspec(['run', '--rm', IMAGE, 'no-such-command-here']);
+    expect(result.code).toBe(127);
+    // (runc's own line may come first: attached, it shares the terminal's stderr.)
+    expect(result.stderr).toMatch(/^error: command "no-such-command-here" was not found/m);
+  });
+});
+
+describe('cspec run refuses bad input with one clear line and leaves nothing', () => {
+  it.each([
+    [['run', '--rm', 'cspec/does-not-exist:1', 'true'], 125, /^error: .*does-not-exist/],
+    [['run', '--rm', 'Not A/Valid::Ref', 'true'], 125, /^error: /],
+    [['run', '--rm', '-p', '70000', IMAGE, 'true'], 2, /^error: .*70000.*1 to 65535/],
+    [['run', '--rm', '--memory', '1k', IMAGE, 'true'], 2, /^error: .*memory.*6 MiB/],
+    [['run', '--rm', '--bogus', IMAGE, 'true'], 2, /^error: unknown flag: --bogus/],
+  ])('%j', async (args, code, message) => {
+    const result = await cspec(args);
+    expect(result.code).toBe(code);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(message);
+    // At most a hint or the pointer to --help after the error line.
+    expect(lines.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('other commands', () => {
+  it('exec runs in a running container and passes its exit code; stop and rm end it', async () => {
+    const run = await cspec(['run', '-d', '--name', `cli-exec-${process.pid}`, IMAGE, 'sleep', '60']);
+    const id = run.stdout.trim();
+    started.push(id);
+    try {
+      const exec = await cspec([
+        'exec',
+        '-e',
+        'X=42',
+        id.slice(0, 12),
+        'sh',
+        '-c',
+        'echo "x=$X"; echo oops >&2; exit 5',
+      ]);
+      expect(exec.stdout).toBe('x=42\n');
+      expect(exec.stderr).toBe('oops\n');
+      expect(exec.code).toBe(5);
+      const running = await cspec(['rm', id]);
+      expect(running.code).toBe(125);
+      expect(running.stderr).toContain(`cspec stop ${id}`);
+      expect(running.stderr).toContain('rm -f');
+      const stop = await cspec(['stop', '-t', '1', id]);
+      expect(stop.code).toBe(0);
+      expect((await psAll())[0]).toMatchObject({ id, status: 'exited' });
+      expect((await cspec(['ps'])).stdout.trim().split('\n')).toHaveLength(1);
+    } finally {
+      expect((await cspec(['rm', '-f', id])).code).toBe(0);
+    }
+  });
+
+  it('logs prints what a detached container wrote', async () => {
+    const run = await cspec(['run', '-d', IMAGE, 'sh', '-c', 'for i in 1 2 3; do echo line $i; done']);
+    const id = run.stdout.trim();
+    started.push(id);
+    try {
+      for (let i = 0; i < 100 && (await psAll())[0]?.status !== 'exited'; i++) await sleep(50);
+      expect((await cspec(['logs', id])).stdout).toBe('line 1\nline 2\nline 3\n');
+      expect((await cspec(['logs', '--tail', '1', id])).stdout).toBe('line 3\n');
+    } finally {
+      expect((await cspec(['rm', '-f', id])).code).toBe(0);
+    }
+  });
+
+  it('errors on a container that does not exist', async () => {
+    const result = await cspec(['logs', 'no-such-container']);
+    expect(result.code).toBe(125);
+    expect(result.stderr).toMatch(/^error: no such container: no-such-container\nhint: /);
+  });
+
+  it('image ls lists the base image', async () => {
+    const result = await cspec(['image', 'ls', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).map((i: { reference: string }) => i.reference)).toContain(IMAGE);
+  });
+
+  it('network create, ls and rm', async () => {
+    const name = `cli-net-${process.pid}`;
+    expect((await cspec(['network', 'create', name])).code).toBe(0);
+    try {
+      const ls = await cspec(['network', 'ls', '--json']);
+      expect(JSON.parse(ls.stdout).map((n: { name: string }) => n.name)).toContain(name);
+    } finally {
+      expect((await cspec(['network', 'rm', name])).code).toBe(0);
+    }
+    const after = await cspec(['network', 'ls', '--json']);
+    expect(JSON.parse(after.stdout).map((n: { name: string }) => n.name)).not.toContain(name);
+  });
+
+  it('doctor passes on this host', async () => {
+    const result = await cspec(['doctor', '--json']);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      cgroupMode: string;
+      checks: { ok: boolean }[];
+    };
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(result.code).toBe(0);
+  });
+});
