@@ -1,7 +1,16 @@
 /**
  * The image store: tags, content-addressed blobs and unpacked layers under
- * the data directory, filled by image sources on first use. Concurrent
- * processes asking for the same missing image build it once.
+ * the data directory, filled by image sources on first use.
+ *
+ *   blobs/sha256/<hex>     manifests, configs, layer tars (content-addressed)
+ *   layers/<16 hex>/fs     unpacked read-only layers, keyed by chain id
+ *   repositories/*.json    tags: normalized reference -> manifest digest
+ *   locks/                 one lock per reference being built
+ *   tmp/                   work in progress; never trusted, swept when its process is gone
+ *
+ * Concurrent processes asking for the same missing image build it once: the
+ * build runs under a per-reference file lock, and the tag is checked again
+ * once the lock is held.
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -9,16 +18,17 @@ import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { createBlobStore } from '../content/blob-store.js';
 import { createDebug } from '../debug.js';
-import { CspecError } from '../errors.js';
-import { chainIds, createLayerStore } from '../snapshot/layer-store.js';
+import { CspecError, isCspecError } from '../errors.js';
+import { chainIds } from '../snapshot/chain-id.js';
+import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
-import type { OciImageConfig, OciManifest } from './oci.js';
+import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { type ImageReference, parseReference } from './reference.js';
 import type { ImageSource } from './source.js';
-import { createDebianBootstrapSource } from './sources/debian-bootstrap.js';
+import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
 import { createTagStore } from './tag-store.js';
-import type { ImageConfig, ImageService, ImageSummary, ResolvedImage, ResolveImageOptions } from './types.js';
+import type { ImageService, ImageSummary, ResolvedImage, ResolveImageOptions } from './types.js';
 
 const debug = createDebug('cspec:image');
 
@@ -27,34 +37,24 @@ export interface ImageStore extends ImageService {
 }
 
 export interface ImageStoreOptions {
-  /** Sources tried before the built-in ones (tests use this to count builds). */
+  /** Sources asked before the built-in ones (tests use this to count builds without debootstrap). */
   readonly sources?: readonly ImageSource[];
 }
 
-function toImageConfig(config: OciImageConfig): ImageConfig {
-  const c = config.config ?? {};
-  const ports = Object.keys(c.ExposedPorts ?? {})
-    .map((p) => Number.parseInt(p, 10))
-    .filter((p) => Number.isInteger(p));
-  return {
-    env: c.Env ?? [],
-    ...(c.Cmd ? { cmd: c.Cmd } : {}),
-    ...(c.Entrypoint ? { entrypoint: c.Entrypoint } : {}),
-    ...(c.WorkingDir ? { workingDir: c.WorkingDir } : {}),
-    ...(c.User ? { user: c.User } : {}),
-    ...(ports.length ? { exposedPorts: ports } : {}),
-    ...(c.Labels ? { labels: c.Labels } : {}),
-    ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
-  };
+interface Found {
+  readonly image: ResolvedImage;
+  readonly manifestDigest: string;
 }
 
 export function createImageStore(config: RuntimeConfig, options: ImageStoreOptions = {}): ImageStore {
   const root = config.dataDir;
   const tmpDir = join(root, 'tmp');
+  const locksDir = join(root, 'locks');
   const blobs = createBlobStore(join(root, 'blobs'), tmpDir);
   const layers = createLayerStore(join(root, 'layers'), tmpDir);
   const tags = createTagStore(join(root, 'repositories'));
   const sources = [...(options.sources ?? []), createDebianBootstrapSource({ mirror: config.debianMirror })];
+
   // Manifests and configs are immutable: cache them by digest.
   const documents = new Map<string, unknown>();
   const readDocument = async <T>(digest: string): Promise<T> => {
@@ -62,76 +62,122 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     return documents.get(digest) as T;
   };
 
-  /** The image if the tag and every layer are present; undefined otherwise. */
-  const lookup = async (ref: ImageReference): Promise<ResolvedImage | undefined> => {
-    const tag = await tags.get(ref.normalized);
-    if (!tag) return undefined;
+  // Whatever a dead process left in tmp/ is removed once, on first use.
+  let swept: Promise<void> | undefined;
+  const sweep = () => {
+    swept ??= removeAbandonedTemps(tmpDir).then(
+      (n) => void (n && debug('removed %d abandoned temp entries', n)),
+      (error: unknown) => debug('sweeping %s failed: %O', tmpDir, error),
+    );
+    return swept;
+  };
+
+  /** The image if its manifest, config and every layer are present; undefined otherwise. No hashing of content. */
+  const lookup = async (ref: ImageReference): Promise<Found | undefined> => {
+    const manifestDigest = ref.digest ?? (await tags.get(ref.normalized))?.manifestDigest;
+    if (!manifestDigest) return undefined;
     try {
-      const manifest = await readDocument<OciManifest>(tag.manifestDigest);
+      const manifest = await readDocument<OciManifest>(manifestDigest);
       const imageConfig = await readDocument<OciImageConfig>(manifest.config.digest);
       const dirs = await Promise.all(chainIds(imageConfig.rootfs.diff_ids).map((id) => layers.get(id)));
       if (dirs.some((d) => d === undefined)) return undefined;
-      return {
+      const image: ResolvedImage = {
         reference: ref.normalized,
         id: manifest.config.digest,
         config: toImageConfig(imageConfig),
         layerDirs: dirs as string[],
       };
+      return { image, manifestDigest };
     } catch (error) {
-      debug('tag %s points at unreadable content: %O', ref.normalized, error);
+      debug('%s points at missing or unreadable content: %O', ref.normalized, error);
       return undefined;
     }
   };
 
-  let tempsSwept = false;
+  const notFound = (reference: string) =>
+    new CspecError(
+      'CSPEC_IMAGE_NOT_FOUND',
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} itself; other images arrive with registry pulls and archives (not yet supported)`,
+      { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
+    );
 
-  const store: ImageStore = {
-    dataDir: root,
-    async resolve(reference: string, resolveOptions: ResolveImageOptions = {}) {
-      const ref = parseReference(reference);
-      const cached = await lookup(ref);
-      if (cached) return cached;
-      const source = sources.find((s) => s.provides(ref));
-      if (!source) {
-        throw new CspecError(
-          'CSPEC_IMAGE_NOT_FOUND',
-          `image "${ref.normalized}" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye, cspec/debian:bookworm and cspec/debian:trixie itself; registry pulls and archives are not supported yet`,
-        );
-      }
-      source.check(ref);
-      const locks = join(root, 'locks');
-      await mkdir(locks, { recursive: true });
-      const lockName = createHash('sha256').update(ref.normalized).digest('hex').slice(0, 32);
-      const release = await acquireFileLock(join(locks, `${lockName}.lock`), {
-        pollMs: 100,
-        ...(resolveOptions.signal ? { signal: resolveOptions.signal } : {}),
-      });
+  const obtain = async (ref: ImageReference, input: string, opts: ResolveImageOptions): Promise<Found> => {
+    const cached = await lookup(ref);
+    if (cached) return cached;
+    const source = ref.digest === undefined ? sources.find((s) => s.provides(ref)) : undefined;
+    if (!source) throw notFound(input);
+    source.check(ref);
+    const onProgress = opts.onProgress ?? (() => {});
+
+    const canonical = source.canonical?.(ref);
+    if (canonical !== undefined && canonical !== ref.normalized) {
+      const target = await obtain(parseReference(canonical), canonical, opts);
+      await tags.set(ref.normalized, target.manifestDigest);
+      return { image: { ...target.image, reference: ref.normalized }, manifestDigest: target.manifestDigest };
+    }
+
+    await mkdir(locksDir, { recursive: true });
+    const lockName = createHash('sha256').update(ref.normalized).digest('hex').slice(0, 32);
+    const release = await acquireFileLock(join(locksDir, `${lockName}.lock`), {
+      pollMs: 100,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    try {
+      // Another process may have built it while this one waited.
+      const built = await lookup(ref);
+      if (built) return built;
+      await sweep();
+      debug('building %s with source %s', ref.normalized, source.name);
+      let manifestDigest: string;
       try {
-        // Someone else may have built it while this process waited.
-        const built = await lookup(ref);
-        if (built) return built;
-        if (!tempsSwept) {
-          tempsSwept = true;
-          await removeAbandonedTemps(tmpDir);
-        }
-        const onProgress = resolveOptions.onProgress ?? (() => {});
-        const { manifestDigest } = await source.build(ref, {
+        ({ manifestDigest } = await source.build(ref, {
           blobs,
           layers,
           tmpDir,
-          signal: resolveOptions.signal,
+          signal: opts.signal,
           onProgress,
-        });
-        await tags.set(ref.normalized, manifestDigest);
-        const image = await lookup(ref);
-        if (!image) throw new CspecError('CSPEC_INTERNAL', `image ${ref.normalized} was built but cannot be read back`);
-        onProgress({ phase: 'done', message: `${ref.normalized} is ready` });
-        return image;
-      } finally {
-        await release();
+        }));
+      } catch (error) {
+        if (isCspecError(error)) throw error;
+        throw new CspecError(
+          'CSPEC_IMAGE_BUILD_FAILED',
+          `building ${ref.normalized} failed: ${String(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
+      await tags.set(ref.normalized, manifestDigest);
+      const found = await lookup(ref);
+      if (!found) {
+        await tags.remove(ref.normalized);
+        throw new CspecError(
+          'CSPEC_INTERNAL',
+          `image ${ref.normalized} was built by ${source.name} but its content cannot be read back`,
+        );
+      }
+      onProgress({ phase: 'done', message: `${ref.normalized} is ready` });
+      return found;
+    } finally {
+      await release();
+    }
+  };
+
+  return {
+    dataDir: root,
+
+    async resolve(reference, resolveOptions = {}) {
+      const ref = parseReference(reference);
+      const cached = await lookup(ref);
+      if (cached) {
+        resolveOptions.onProgress?.({ phase: 'cached', message: `${ref.normalized} is in the cache` });
+        return cached.image;
+      }
+      return (await obtain(ref, reference, resolveOptions)).image;
     },
+
     async list(): Promise<ImageSummary[]> {
+      await sweep();
       const out: ImageSummary[] = [];
       for (const tag of await tags.list()) {
         try {
@@ -149,15 +195,21 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       }
       return out.sort((a, b) => a.reference.localeCompare(b.reference));
     },
-    async remove(reference: string) {
+
+    async remove(reference) {
       const ref = parseReference(reference);
-      // Blobs and layers stay until garbage collection (image prune), which is not built yet.
+      // Only the tag goes. Blobs and layer directories stay until garbage
+      // collection of unreferenced content (image prune), a later issue;
+      // containers running from the image keep their lower dirs meanwhile.
       if (!(await tags.remove(ref.normalized))) {
-        throw new CspecError('CSPEC_IMAGE_NOT_FOUND', `no such image: ${ref.normalized}`, {
-          hint: 'list images with: cspec image ls',
-        });
+        throw new CspecError(
+          'CSPEC_IMAGE_NOT_FOUND',
+          `cannot remove image "${reference}": it is not in the cache`,
+          {
+            hint: 'list images with: npx cspec image ls',
+          },
+        );
       }
     },
   };
-  return store;
 }

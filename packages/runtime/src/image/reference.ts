@@ -24,7 +24,8 @@ const DEFAULT_DOMAIN = 'docker.io';
 const MAX_NAME_LENGTH = 255;
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN_NAME = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+const DOMAIN_NAME =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 const IPV6_DOMAIN = /^\[[a-fA-F0-9:]+\]$/;
 const PORT = /^[0-9]+$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
@@ -47,7 +48,7 @@ function isDomain(component: string): boolean {
 
 export function parseReference(ref: string): ImageReference {
   if (typeof ref !== 'string' || ref.length === 0) throw invalid(String(ref), 'the reference is empty');
-  if (/\s/.test(ref)) throw invalid(ref, 'it contains whitespace');
+  if (/\s/.test(ref)) throw invalid(ref, 'it contains white space');
 
   let rest = ref;
   let digest: string | undefined;
@@ -73,21 +74,21 @@ export function parseReference(ref: string): ImageReference {
   }
 
   if (rest.length === 0) throw invalid(ref, 'the name is empty');
-  if (rest.length > MAX_NAME_LENGTH) throw invalid(ref, `the name is longer than ${MAX_NAME_LENGTH} characters`);
+  if (rest.length > MAX_NAME_LENGTH)
+    throw invalid(ref, `the name is longer than ${MAX_NAME_LENGTH} characters`);
 
   const components = rest.split('/');
   let domain: string | undefined;
   const first = components[0] ?? '';
-  if (
-    components.length > 1 &&
-    (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())
-  ) {
+  // Docker also takes an upper-case first part for a host; here it is the more likely typo and is rejected below.
+  if (components.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
     if (!isDomain(first)) throw invalid(ref, `"${first}" is not a valid registry host`);
     domain = first;
     components.shift();
   }
   for (const component of components) {
-    if (component.length === 0) throw invalid(ref, 'the name has an empty path component');
+    if (component.length === 0)
+      throw invalid(ref, 'the name has an empty part ("//" or a leading or trailing "/")');
     if (component !== component.toLowerCase()) throw invalid(ref, 'the repository name must be lower-case');
     if (!PATH_COMPONENT.test(component)) {
       throw invalid(

@@ -7,7 +7,11 @@ import type { ImageProgress } from './types.js';
 export interface SourceContext {
   readonly blobs: BlobStore;
   readonly layers: LayerStore;
-  /** Scratch space on the same filesystem as the store (so trees can be renamed in). */
+  /**
+   * The store's scratch directory, on the same file system as the layers (so
+   * finished trees can be renamed in). Name entries with `tempPath()` so the
+   * store removes them if this process dies.
+   */
   readonly tmpDir: string;
   readonly signal: AbortSignal | undefined;
   readonly onProgress: (event: ImageProgress) => void;
@@ -16,6 +20,8 @@ export interface SourceContext {
 /**
  * Produces images the store does not have yet: Debian bootstrap now;
  * Dockerfile builds, archives and registry pulls implement the same interface.
+ * The store calls `build` under a per-reference lock held across processes,
+ * and writes the tag itself.
  */
 export interface ImageSource {
   readonly name: string;
@@ -23,6 +29,16 @@ export interface ImageSource {
   provides(ref: ImageReference): boolean;
   /** Fails fast (before any lock or work) when the reference cannot be built, e.g. an unknown suite. */
   check(ref: ImageReference): void;
-  /** Builds the image and returns its manifest's digest; leaves nothing behind on failure. */
+  /**
+   * For an alias (`cspec/debian:12`), the normalized reference it stands for
+   * (`cspec/debian:bookworm`): the store resolves that one and tags the alias
+   * to the same image instead of building twice.
+   */
+  canonical?(ref: ImageReference): string | undefined;
+  /**
+   * Builds the image: blobs (layers, config, manifest) and layer directories.
+   * Returns the manifest's digest. Leaves no layer directory and nothing in
+   * `tmpDir` when it fails or is aborted.
+   */
   build(ref: ImageReference, ctx: SourceContext): Promise<{ readonly manifestDigest: string }>;
 }

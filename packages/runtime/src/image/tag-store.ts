@@ -24,7 +24,11 @@ export function createTagStore(root: string): TagStore {
     get: (reference) => readJsonIfExists<TagRecord>(file(reference)),
     async set(reference, manifestDigest) {
       await mkdir(root, { recursive: true });
-      await writeJsonAtomic(file(reference), { reference, manifestDigest, taggedAt: new Date().toISOString() });
+      await writeJsonAtomic(file(reference), {
+        reference,
+        manifestDigest,
+        taggedAt: new Date().toISOString(),
+      });
     },
     async remove(reference) {
       const existed = (await readJsonIfExists(file(reference))) !== undefined;
@@ -38,7 +42,9 @@ export function createTagStore(root: string): TagStore {
       } catch {
         return [];
       }
-      const records = await Promise.all(names.map((n) => readJsonIfExists<TagRecord>(join(root, n)).catch(() => undefined)));
+      const records = await Promise.all(
+        names.map((n) => readJsonIfExists<TagRecord>(join(root, n)).catch(() => undefined)),
+      );
       return records.filter((r): r is TagRecord => r !== undefined);
     },
   };

@@ -1,44 +1,54 @@
 /**
- * Unpacked, read-only layers keyed by chain id (OCI image spec), used as
- * overlay lower directories. Directory names are short — 16 hex characters —
- * so the overlay mount options of a many-layer image stay within one page.
- * A layer is published by renaming a finished tree into place.
+ * Unpacked, read-only layers keyed by chain id (see chain-id.ts), used as
+ * overlay lower directories: `<root>/<first 16 hex of the chain id>/fs`, with
+ * the full id in `<root>/<short>/chain-id`. Names are short so the overlay
+ * mount options of a many-layer image stay within one page. A layer is
+ * published by renaming a finished tree into place, so a layer directory is
+ * either absent or complete.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CspecError } from '../errors.js';
+import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
 
 export interface LayerStore {
-  /** The unpacked tree of a layer, or undefined if it is not here. */
+  /** The unpacked tree (`.../fs`) of a layer, or undefined if it is not here. */
   get(chainId: string): Promise<string | undefined>;
-  /** Publishes `tree` (a directory on the same filesystem, moved, not copied) as the layer `chainId`. */
+  /**
+   * Publishes the finished tree `tree` as the layer `chainId` by moving it (it
+   * must be on the store's file system). If the layer exists already (another
+   * process published it first), the existing one is kept. `tree` is consumed
+   * either way (moved in or removed). Returns the layer's `fs` directory.
+   */
   adoptDirectory(chainId: string, tree: string): Promise<string>;
   remove(chainId: string): Promise<void>;
 }
 
-/** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
-export function chainIds(diffIds: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const diffId of diffIds) {
-    const previous = out.at(-1);
-    out.push(
-      previous === undefined
-        ? diffId
-        : `sha256:${createHash('sha256').update(`${previous} ${diffId}`).digest('hex')}`,
-    );
-  }
-  return out;
+const CHAIN_ID = /^sha256:[a-f0-9]{64}$/;
+
+function checkChainId(chainId: string): void {
+  if (!CHAIN_ID.test(chainId)) throw new CspecError('CSPEC_INTERNAL', `not a sha256 chain id: ${chainId}`);
 }
 
+/** `root` holds the layers; `tmpDir` (same file system) holds publications in progress. */
 export function createLayerStore(root: string, tmpDir: string): LayerStore {
-  const dirOf = (chainId: string) => join(root, chainId.replace(/^sha256:/, '').slice(0, 16));
+  const dirOf = (chainId: string) => {
+    checkChainId(chainId);
+    return join(root, chainId.slice('sha256:'.length, 'sha256:'.length + 16));
+  };
+  const recordedId = async (dir: string) => {
+    try {
+      return (await readFile(join(dir, 'chain-id'), 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+  };
   return {
     async get(chainId) {
       const dir = dirOf(chainId);
+      if ((await recordedId(dir)) !== chainId) return undefined;
       try {
-        const recorded = (await readFile(join(dir, 'chain-id'), 'utf8')).trim();
-        if (recorded !== chainId) return undefined;
         await stat(join(dir, 'fs'));
         return join(dir, 'fs');
       } catch {
@@ -46,23 +56,43 @@ export function createLayerStore(root: string, tmpDir: string): LayerStore {
       }
     },
     async adoptDirectory(chainId, tree) {
-      const staging = tempPath(tmpDir, 'layer');
-      await mkdir(staging, { recursive: true });
+      const target = dirOf(chainId);
+      await mkdir(tmpDir, { recursive: true });
       await mkdir(root, { recursive: true });
+      const staging = tempPath(tmpDir, 'layer');
+      await mkdir(staging);
       try {
-        await rename(tree, join(staging, 'fs'));
         await writeFile(join(staging, 'chain-id'), `${chainId}\n`);
-        await rename(staging, dirOf(chainId));
+        await rename(tree, join(staging, 'fs'));
+        await rename(staging, target);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        await rm(staging, { recursive: true, force: true });
-        // Another process published the same layer first: theirs is identical.
+        await removeTree(staging);
+        await removeTree(tree);
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+        const existing = await recordedId(target);
+        if (existing !== chainId) {
+          throw new CspecError(
+            'CSPEC_INTERNAL',
+            `layer directory ${target} holds ${existing ?? 'an unknown layer'}, not ${chainId}`,
+            { hint: `remove ${target}; it is rebuilt on the next use`, cause: error },
+          );
+        }
       }
-      return join(dirOf(chainId), 'fs');
+      return join(target, 'fs');
     },
     async remove(chainId) {
-      await rm(dirOf(chainId), { recursive: true, force: true });
+      const target = dirOf(chainId);
+      // Move it out of sight first, so no reader ever sees a half-removed layer.
+      await mkdir(tmpDir, { recursive: true });
+      const doomed = tempPath(tmpDir, 'removed-layer');
+      try {
+        await rename(target, doomed);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      await removeTree(doomed);
     },
   };
 }

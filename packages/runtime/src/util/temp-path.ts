@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readStartTime } from './process-identity.js';
+import { removeTree } from './remove-tree.js';
 
 /**
  * Temporary entries carry their creator's pid and start time in their name,
@@ -16,7 +17,7 @@ export function tempPath(dir: string, label: string): string {
   return join(dir, tempName(label));
 }
 
-/** Removes entries of `dir` whose creating process is gone. */
+/** Removes entries of `dir` whose creating process is gone (and anything not named by `tempName`). */
 export async function removeAbandonedTemps(dir: string): Promise<number> {
   let removed = 0;
   let entries: string[];
@@ -28,7 +29,7 @@ export async function removeAbandonedTemps(dir: string): Promise<number> {
   for (const entry of entries) {
     const [pid, start] = entry.split('_');
     if (pid && start && readStartTime(Number(pid)) === start) continue;
-    await rm(join(dir, entry), { recursive: true, force: true });
+    await removeTree(join(dir, entry));
     removed++;
   }
   return removed;

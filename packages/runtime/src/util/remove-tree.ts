@@ -1,0 +1,40 @@
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createDebug } from '../debug.js';
+
+const run = promisify(execFile);
+const debug = createDebug('cspec:fs');
+
+/** Decodes the octal escapes (`\040` for a space) of /proc/self/mountinfo paths. */
+function unescapeMountPath(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/** Mount points at or below `dir`, deepest first. */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const root = resolve(dir);
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const found: string[] = [];
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field === undefined) continue;
+    const point = unescapeMountPath(field);
+    if (point === root || point.startsWith(`${root}/`)) found.push(point);
+  }
+  return found.sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes a directory tree that a killed tool may have left with file systems
+ * mounted inside (debootstrap mounts proc and sysfs in its target): those are
+ * detached first, so the removal never descends into a mounted file system.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  for (const point of await mountsUnder(dir)) {
+    debug('unmounting %s left under %s', point, dir);
+    await run('umount', ['--lazy', point]);
+  }
+  await rm(dir, { recursive: true, force: true });
+}
