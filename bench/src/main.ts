@@ -12,10 +12,13 @@ import { trivialStart } from './trivial-start.js';
 function leftovers(): string[] {
   const found: string[] = [];
   const list = (p: string) => (existsSync(p) ? readdirSync(p) : []);
-  if (list('/run/cspec/containers').length) found.push(`containers: ${list('/run/cspec/containers').join(' ')}`);
+  if (list('/run/cspec/containers').length)
+    found.push(`containers: ${list('/run/cspec/containers').join(' ')}`);
   if (list('/run/netns').length) found.push(`netns: ${list('/run/netns').join(' ')}`);
   if (list('/run/runc').length) found.push(`runc state: ${list('/run/runc').join(' ')}`);
-  const overlays = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' - overlay '));
+  const overlays = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(' - overlay '));
   if (overlays.length) found.push(`overlay mounts: ${overlays.length}`);
   for (const h of list('/sys/fs/cgroup')) {
     for (const c of list(`/sys/fs/cgroup/${h}`)) if (c.includes('cspec')) found.push(`cgroup ${h}/${c}`);
@@ -46,10 +49,14 @@ if (left.length) {
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(`\ntrivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)\n`);
+process.stdout.write(
+  `\ntrivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)\n`,
+);
 process.stdout.write(`${pad('path', 10)}${pad('median', 10)}${pad('p90', 10)}min–max\n`);
 for (const [name, s] of Object.entries(trivial.results)) {
-  process.stdout.write(`${pad(name, 10)}${pad(`${s.medianMs} ms`, 10)}${pad(`${s.p90Ms} ms`, 10)}${s.minMs}–${s.maxMs} ms\n`);
+  process.stdout.write(
+    `${pad(name, 10)}${pad(`${s.medianMs} ms`, 10)}${pad(`${s.p90Ms} ms`, 10)}${s.minMs}–${s.maxMs} ms\n`,
+  );
 }
 process.stdout.write(
   `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
@@ -58,5 +65,8 @@ process.stdout.write(
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(new URL('../results/', import.meta.url), { recursive: true });
 const file = new URL(`../results/${date}-${machine.hostname}.json`, import.meta.url);
-await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, scenarios }, null, 2)}\n`);
+await writeFile(
+  file,
+  `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, scenarios }, null, 2)}\n`,
+);
 process.stdout.write(`\nwritten: bench/results/${date}-${machine.hostname}.json\n`);

@@ -41,7 +41,11 @@ export async function trivialStart(options: { rounds: number; warmup: number }):
       upperDir: join(dir, 'upper'),
       workDir: join(dir, 'work'),
       mounts: [],
-      etcFiles: { hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') },
+      etcFiles: {
+        hosts: join(dir, 'hosts'),
+        hostname: join(dir, 'hostname'),
+        resolvConf: join(dir, 'resolv.conf'),
+      },
       netnsPath: undefined,
       cgroupsPath: `/cspec-bench-${n}`,
       resources: undefined,

@@ -6,11 +6,11 @@
  * on a cgroup v2 host the same suite runs against the v2 driver.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../packages/runtime/src/cgroup/detect.js';
-import { cgroupName, type CgroupDriver } from '../../packages/runtime/src/cgroup/driver.js';
+import { type CgroupDriver, cgroupName } from '../../packages/runtime/src/cgroup/driver.js';
 
 const driver: CgroupDriver = detectCgroupDriver();
 

@@ -62,7 +62,9 @@ export async function readExitStatus(
 }
 
 /** When the container exited: the time its monitor wrote the exit file. */
-export async function finishedAt(paths: Pick<ContainerPaths, 'exit' | 'exitJson'>): Promise<string | undefined> {
+export async function finishedAt(
+  paths: Pick<ContainerPaths, 'exit' | 'exitJson'>,
+): Promise<string | undefined> {
   for (const file of [paths.exit, paths.exitJson]) {
     try {
       return (await stat(file)).mtime.toISOString();
@@ -254,7 +256,8 @@ export class NativeContainer implements Container {
     return streamLogFile(this.#paths.log, {
       ...options,
       // A handle without the monitor (found on disk) learns of the exit from the monitor's file.
-      done: () => this.#exit !== undefined || this.#removed || (!this.#monitor && existsSync(this.#paths.exit)),
+      done: () =>
+        this.#exit !== undefined || this.#removed || (!this.#monitor && existsSync(this.#paths.exit)),
     });
   }
 
