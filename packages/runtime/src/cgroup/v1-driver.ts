@@ -47,7 +47,7 @@ export function createV1Driver(options: {
     },
     async remove(id) {
       // Freeze-free best effort: kill via every hierarchy's procs, then rmdir each.
-      for (const dir of dirs(id)) await killAndRemoveCgroupDir(dir);
+      await Promise.all(dirs(id).map((dir) => killAndRemoveCgroupDir(dir)));
     },
   };
 }

@@ -304,7 +304,7 @@ export class NativeContainer implements Container {
 
   async restart(options: StopOptions = {}): Promise<void> {
     await this.stop(options);
-    await this.#ctx.runtime.delete(this.id, true);
+    if (this.#ctx.runtime.exists(this.id)) await this.#ctx.runtime.delete(this.id, true);
     await Promise.all(
       [this.#paths.exit, this.#paths.exitJson, `${this.#paths.dir}/pid`, this.#paths.runtimeLog].map((f) =>
         rm(f, { force: true }),

@@ -197,14 +197,16 @@ export async function startContainer(
     });
     await writeFile(paths.config, JSON.stringify(ociConfig));
 
+    // OOM kills are only read back (from the kept cgroup) when a memory limit can cause them.
+    const keep = spec.resources?.memoryBytes !== undefined;
     const spawnMonitor = (): ChildProcess => {
       if (options.inheritStdio) {
-        return ctx.runtime.start({ id, bundle: paths.dir, dir: paths.dir, stdio: 'inherit' });
+        return ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: 'inherit' });
       }
       // The container writes its log itself: no pipe through this process, and it survives us.
       const fd = openSync(paths.log, 'a');
       try {
-        return ctx.runtime.start({ id, bundle: paths.dir, dir: paths.dir, stdio: ['ignore', fd, fd] });
+        return ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: ['ignore', fd, fd] });
       } finally {
         closeSync(fd);
       }

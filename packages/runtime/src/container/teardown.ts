@@ -31,7 +31,8 @@ export async function teardownContainer(
       errors.push(error);
     }
   };
-  await attempt('runtime delete', () => ctx.runtime.delete(id, true));
+  // Without runtime state the runtime already cleaned up after itself: no process to spawn.
+  if (ctx.runtime.exists(id)) await attempt('runtime delete', () => ctx.runtime.delete(id, true));
   await attempt('cgroup', () => ctx.cgroups.remove(id));
   if (state?.forwarder && isProcessAlive(state.forwarder)) {
     await attempt('forwarder', async () => process.kill(state.forwarder!.pid, 'SIGKILL'));

@@ -5,7 +5,9 @@
  * that started it and any process can learn how it ended.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { createDebug } from '../debug.js';
 import { CspecError } from '../errors.js';
 
@@ -44,6 +46,12 @@ export interface OciRuntime {
    */
   start(options: {
     readonly id: string;
+    /**
+     * Keep the runtime's state and cgroup after the process exits, so the
+     * caller can read what happened (OOM kills) before deleting it. Without
+     * it the runtime cleans up in-process, which is cheaper than a `delete`.
+     */
+    readonly keep: boolean;
     readonly bundle: string;
     readonly dir: string;
     readonly stdio: StdioOptions;
@@ -53,11 +61,13 @@ export interface OciRuntime {
   /** Deletes the runtime's state; `force` kills a running container first. Missing containers are ignored. */
   delete(id: string, force?: boolean): Promise<void>;
   state(id: string): Promise<OciState | undefined>;
+  /** Whether the runtime holds state for the container (a file check, no process spawned). */
+  exists(id: string): boolean;
   list(): Promise<OciState[]>;
 }
 
 const MONITOR = [
-  '"$1" --log "$4/runtime.log" --log-format json run --keep --pid-file "$4/pid" --bundle "$2" "$3"',
+  '"$1" --log "$4/runtime.log" --log-format json run $5 --pid-file "$4/pid" --bundle "$2" "$3"',
   'rc=$?',
   'echo "$rc" > "$4/exit.tmp" && mv "$4/exit.tmp" "$4/exit"',
   'exit "$rc"',
@@ -101,7 +111,13 @@ function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal] ?? 0;
 }
 
+/** Where runc and crun keep container state when run as root without --root. */
+export function defaultStateRoot(name: string): string {
+  return `/run/${name}`;
+}
+
 export function createOciRuntime(binary: string, name = binary.split('/').pop() ?? binary): OciRuntime {
+  const stateRoot = defaultStateRoot(name);
   const run = async (args: readonly string[], what: string, tolerate?: RegExp): Promise<RawExecResult> => {
     let result: RawExecResult;
     try {
@@ -124,12 +140,16 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
   return {
     name,
     binary,
-    start({ id, bundle, dir, stdio }) {
+    start({ id, keep, bundle, dir, stdio }) {
       debug('start %s', id);
-      return spawn('/bin/sh', ['-c', MONITOR, 'cspec-monitor', binary, bundle, id, dir], {
-        stdio,
-        detached: true,
-      });
+      return spawn(
+        '/bin/sh',
+        ['-c', MONITOR, 'cspec-monitor', binary, bundle, id, dir, keep ? '--keep' : ''],
+        {
+          stdio,
+          detached: true,
+        },
+      );
     },
     async exec(id, args, options = {}) {
       const argv = ['exec'];
@@ -151,6 +171,9 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
     },
     async delete(id, force = false) {
       await run(['delete', ...(force ? ['--force'] : []), id], 'delete', /does not exist|not found/);
+    },
+    exists(id) {
+      return existsSync(join(stateRoot, id));
     },
     async state(id) {
       const result = await collect(binary, ['state', id]);
