@@ -52,10 +52,10 @@ const pad = (s: string, n: number) => s.padEnd(n);
 process.stdout.write(
   `\ntrivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)\n`,
 );
-process.stdout.write(`${pad('path', 10)}${pad('median', 10)}${pad('p90', 10)}min–max\n`);
+process.stdout.write(`${pad('path', 12)}${pad('median', 10)}${pad('p90', 10)}min–max\n`);
 for (const [name, s] of Object.entries(trivial.results)) {
   process.stdout.write(
-    `${pad(name, 10)}${pad(`${s.medianMs} ms`, 10)}${pad(`${s.p90Ms} ms`, 10)}${s.minMs}–${s.maxMs} ms\n`,
+    `${pad(name, 12)}${pad(`${s.medianMs} ms`, 10)}${pad(`${s.p90Ms} ms`, 10)}${s.minMs}–${s.maxMs} ms\n`,
   );
 }
 process.stdout.write(

@@ -2,6 +2,7 @@
  * Scenario: a trivial container from start to exit (`true` in
  * cspec/debian:bookworm), through the library, through `cspec run --rm`, and
  * through bare `runc run` on an equivalent bundle, interleaved in one run.
+ * `node -e 0` runs alongside as the floor under any Node CLI.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -70,6 +71,10 @@ export async function trivialStart(options: { rounds: number; warmup: number }):
         },
         cli: async () => {
           await run(process.execPath, [cli, 'run', '--rm', IMAGE, 'true']);
+        },
+        // Not a container: how long Node itself takes to start and exit, for reading the CLI figure.
+        'node -e 0': async () => {
+          await run(process.execPath, ['-e', '0']);
         },
         runc: async () => {
           const bundle = bundles[next++]!;
