@@ -1,22 +1,13 @@
-import type { Engine } from '@cspec/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GenericContainer } from '../../packages/runtime/src/compat/generic-container.js';
 import { Network } from '../../packages/runtime/src/compat/network.js';
 import { Wait } from '../../packages/runtime/src/compat/wait.js';
-import { IMAGE, testEngine } from '../support/engine.js';
-import { expectNoLeaks } from '../support/leaks.js';
+import { IMAGE, useEngine } from '../support/engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await testEngine();
-});
-afterAll(async () => {
-  await engine.close();
-  expectNoLeaks();
-});
+const engine = useEngine();
 
 const sleeper = () =>
-  new GenericContainer(IMAGE, { engine })
+  new GenericContainer(IMAGE, { engine: engine() })
     .withCommand(['sh', '-c', 'echo up; exec sleep 300'])
     .withWaitStrategy(Wait.forLogMessage('up'));
 
@@ -25,7 +16,7 @@ describe('Network (testcontainers-style)', () => {
     const ids: string[] = [];
     let networkName = '';
     {
-      await using network = await new Network({ engine }).start();
+      await using network = await new Network({ engine: engine() }).start();
       networkName = network.getName();
       await using b = await sleeper().withNetwork(network).withNetworkAliases('b-alias').start();
       await using a = await sleeper().withNetwork(network).start();
@@ -43,8 +34,8 @@ describe('Network (testcontainers-style)', () => {
       expect(back.stdout.split(/\s+/)[0]).toBe(a.getIpAddress(networkName));
     }
     // Disposal runs in reverse: a, b, then the network.
-    const left = (await engine.list({ all: true })).map((c) => c.id).filter((id) => ids.includes(id));
+    const left = (await engine().list({ all: true })).map((c) => c.id).filter((id) => ids.includes(id));
     expect(left).toEqual([]);
-    expect((await engine.listNetworks()).map((n) => n.name)).not.toContain(networkName);
+    expect((await engine().listNetworks()).map((n) => n.name)).not.toContain(networkName);
   });
 });

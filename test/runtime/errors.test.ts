@@ -1,17 +1,9 @@
-import type { Engine } from '@cspec/runtime';
 import { isCspecError } from '@cspec/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE, testEngine } from '../support/engine.js';
+import { describe, expect, it } from 'vitest';
+import { IMAGE, useEngine } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await testEngine();
-});
-afterAll(async () => {
-  await engine.close();
-  expectNoLeaks();
-});
+const engine = useEngine();
 
 async function failure(promise: Promise<unknown>) {
   try {
@@ -26,37 +18,37 @@ async function failure(promise: Promise<unknown>) {
 
 describe('bad input gives one clear error and leaves nothing behind', () => {
   it('unknown image', async () => {
-    const error = await failure(engine.run({ image: 'nosuch/image:1', command: ['true'] }));
+    const error = await failure(engine().run({ image: 'nosuch/image:1', command: ['true'] }));
     expect(error.code).toBe('CSPEC_IMAGE_NOT_FOUND');
     expect(error.message).toContain('nosuch/image:1');
   });
 
   it('malformed reference', async () => {
-    const error = await failure(engine.run({ image: 'Bad Image::', command: ['true'] }));
+    const error = await failure(engine().run({ image: 'Bad Image::', command: ['true'] }));
     expect(error.code).toBe('CSPEC_INVALID_REFERENCE');
   });
 
   it('unknown Debian suite', async () => {
-    const error = await failure(engine.run({ image: 'cspec/debian:potato', command: ['true'] }));
+    const error = await failure(engine().run({ image: 'cspec/debian:potato', command: ['true'] }));
     expect(error.code).toBe('CSPEC_IMAGE_NOT_FOUND');
     expect(error.message).toMatch(/bookworm/);
   });
 
   it('port out of range', async () => {
-    const error = await failure(engine.run({ image: IMAGE, ports: [70000] }));
+    const error = await failure(engine().run({ image: IMAGE, ports: [70000] }));
     expect(error.code).toBe('CSPEC_INVALID_SPEC');
     expect(error.message).toContain('70000');
   });
 
   it('command not found in the image', async () => {
-    const error = await failure(engine.run({ image: IMAGE, command: ['no-such-command', '--flag'] }));
+    const error = await failure(engine().run({ image: IMAGE, command: ['no-such-command', '--flag'] }));
     expect(error.code).toBe('CSPEC_COMMAND_NOT_FOUND');
     expect(error.message).toContain('"no-such-command"');
   });
 
   it('container exiting before it is ready', async () => {
     const error = await failure(
-      engine.run({
+      engine().run({
         image: IMAGE,
         command: ['sh', '-c', 'echo starting; echo "fatal: config missing" >&2; exit 2'],
         wait: { type: 'log', pattern: 'ready to accept' },
@@ -69,7 +61,7 @@ describe('bad input gives one clear error and leaves nothing behind', () => {
 
   it('readiness timeout, with the last log lines', async () => {
     const error = await failure(
-      engine.run({
+      engine().run({
         image: IMAGE,
         command: ['sh', '-c', 'echo still-booting; exec sleep 300'],
         wait: { type: 'log', pattern: 'never printed' },
@@ -82,13 +74,13 @@ describe('bad input gives one clear error and leaves nothing behind', () => {
   });
 
   it('memory limit below the minimum', async () => {
-    const error = await failure(engine.run({ image: IMAGE, resources: { memoryBytes: 4096 } }));
+    const error = await failure(engine().run({ image: IMAGE, resources: { memoryBytes: 4096 } }));
     expect(error.code).toBe('CSPEC_INVALID_SPEC');
   });
 
   it('a bind mount source that does not exist', async () => {
     const error = await failure(
-      engine.run({
+      engine().run({
         image: IMAGE,
         command: ['true'],
         mounts: [{ type: 'bind', source: '/nonexistent/cspec', target: '/x' }],

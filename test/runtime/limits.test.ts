@@ -1,17 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Engine } from '@cspec/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE, testEngine } from '../support/engine.js';
-import { expectNoLeaks } from '../support/leaks.js';
+import { describe, expect, it } from 'vitest';
+import { IMAGE, useEngine } from '../support/engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await testEngine();
-});
-afterAll(async () => {
-  await engine.close();
-  expectNoLeaks();
-});
+const engine = useEngine();
 
 const MiB = 1024 * 1024;
 
@@ -23,7 +14,7 @@ function pidsCurrent(id: string): string {
 describe('cgroup limits', () => {
   it('OOM-kills a process that allocates past the memory limit and reports it', async () => {
     // `tail` buffers its whole input when the input has no newline: 200 MB of zeros.
-    const c = await engine.run({
+    const c = await engine().run({
       image: IMAGE,
       command: ['sh', '-c', 'head -c 200m /dev/zero | tail -n 1 > /dev/null'],
       resources: { memoryBytes: 64 * MiB },
@@ -35,13 +26,13 @@ describe('cgroup limits', () => {
   });
 
   it('does not report OOM for a normal exit under a limit', async () => {
-    const c = await engine.run({ image: IMAGE, command: ['true'], resources: { memoryBytes: 64 * MiB } });
+    const c = await engine().run({ image: IMAGE, command: ['true'], resources: { memoryBytes: 64 * MiB } });
     expect(await c.wait()).toEqual({ exitCode: 0, oomKilled: false });
     await c.remove();
   });
 
   it('contains a fork bomb with a pids limit', async () => {
-    const c = await engine.run({
+    const c = await engine().run({
       image: IMAGE,
       command: [
         'perl',
@@ -60,7 +51,7 @@ describe('cgroup limits', () => {
   });
 
   it('applies a CPU quota', async () => {
-    const c = await engine.run({
+    const c = await engine().run({
       image: IMAGE,
       command: [
         'sh',
@@ -76,11 +67,11 @@ describe('cgroup limits', () => {
 
   it('refuses a memory limit below what the runtime can honour, creating nothing', async () => {
     await expect(
-      engine.run({ image: IMAGE, command: ['true'], resources: { memoryBytes: 1024 } }),
+      engine().run({ image: IMAGE, command: ['true'], resources: { memoryBytes: 1024 } }),
     ).rejects.toMatchObject({
       code: 'CSPEC_INVALID_SPEC',
       message: expect.stringMatching(/minimum of 6 MiB/),
     });
-    expect(await engine.list({ all: true })).toEqual([]);
+    expect(await engine().list({ all: true })).toEqual([]);
   });
 });

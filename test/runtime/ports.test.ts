@@ -1,17 +1,9 @@
 import { type AddressInfo, connect, createServer } from 'node:net';
-import type { Engine } from '@cspec/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, IMAGE, testEngine } from '../support/engine.js';
+import { describe, expect, it } from 'vitest';
+import { fixture, IMAGE, useEngine } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await testEngine();
-});
-afterAll(async () => {
-  await engine.close();
-  expectNoLeaks();
-});
+const engine = useEngine();
 
 function ask(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,7 +33,7 @@ const echoServer = (hostname: string) => ({
 describe('published ports', () => {
   it('starts 8 containers in parallel and talks to each over TCP from the host', async () => {
     const containers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => engine.run(echoServer(`echo-${i}`))),
+      Array.from({ length: 8 }, (_, i) => engine().run(echoServer(`echo-${i}`))),
     );
     const ports = containers.map((c) => c.mappedPort(7000));
     expect(new Set(ports).size).toBe(8);
@@ -59,7 +51,7 @@ describe('published ports', () => {
         s.close(() => resolve(port));
       });
     });
-    const c = await engine.run({ ...echoServer('fixed'), ports: [{ container: 7000, host: probe }] });
+    const c = await engine().run({ ...echoServer('fixed'), ports: [{ container: 7000, host: probe }] });
     expect(c.mappedPort(7000)).toBe(probe);
     expect(c.host).toBe('127.0.0.1');
     expect(await ask(probe, 'x')).toBe('fixed: x');
@@ -68,9 +60,9 @@ describe('published ports', () => {
   });
 
   it('reports a host port already in use and leaves nothing behind', async () => {
-    const a = await engine.run(echoServer('first'));
+    const a = await engine().run(echoServer('first'));
     await expect(
-      engine.run({ ...echoServer('second'), ports: [{ container: 7000, host: a.mappedPort(7000) }] }),
+      engine().run({ ...echoServer('second'), ports: [{ container: 7000, host: a.mappedPort(7000) }] }),
     ).rejects.toMatchObject({ message: expect.stringMatching(/already in use/) });
     await a.remove();
     expectNoLeaks();

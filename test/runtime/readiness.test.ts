@@ -1,16 +1,7 @@
-import type { Engine } from '@cspec/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, IMAGE, testEngine } from '../support/engine.js';
-import { expectNoLeaks } from '../support/leaks.js';
+import { describe, expect, it } from 'vitest';
+import { fixture, IMAGE, useEngine } from '../support/engine.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await testEngine();
-});
-afterAll(async () => {
-  await engine.close();
-  expectNoLeaks();
-});
+const engine = useEngine();
 
 const http = (status: number, delay = 0) => ({
   image: IMAGE,
@@ -21,7 +12,7 @@ const http = (status: number, delay = 0) => ({
 
 describe('readiness strategies', () => {
   it('waits for a log line a number of times', async () => {
-    const c = await engine.run({
+    const c = await engine().run({
       image: IMAGE,
       command: ['sh', '-c', 'sleep 0.2; echo tick; sleep 0.2; echo tick; exec sleep 300'],
       wait: { type: 'log', pattern: '^tick$', flags: 'm', times: 2 },
@@ -31,7 +22,7 @@ describe('readiness strategies', () => {
   });
 
   it('waits for listening ports, inside and from the host', async () => {
-    const c = await engine.run({ ...http(200, 1), wait: { type: 'ports' } });
+    const c = await engine().run({ ...http(200, 1), wait: { type: 'ports' } });
     // The server sleeps 1 s before listening: readiness must not pass early.
     expect(await c.logText()).toContain('http listening 8080');
     const response = await fetch(`http://127.0.0.1:${c.mappedPort(8080)}/`);
@@ -40,7 +31,7 @@ describe('readiness strategies', () => {
   });
 
   it('waits for an HTTP status', async () => {
-    const c = await engine.run({
+    const c = await engine().run({
       ...http(204),
       wait: { type: 'http', port: 8080, path: '/health', status: [204] },
     });
@@ -50,12 +41,12 @@ describe('readiness strategies', () => {
 
   it('times out when the HTTP status never matches', async () => {
     await expect(
-      engine.run({ ...http(500), wait: { type: 'http', port: 8080 }, startupTimeoutMs: 1500 }),
+      engine().run({ ...http(500), wait: { type: 'http', port: 8080 }, startupTimeoutMs: 1500 }),
     ).rejects.toMatchObject({ code: 'CSPEC_CONTAINER_NOT_READY' });
   });
 
   it('waits for a command to succeed', async () => {
-    const c = await engine.run({
+    const c = await engine().run({
       image: IMAGE,
       command: ['sh', '-c', 'sleep 0.3; touch /tmp/ready; exec sleep 300'],
       wait: { type: 'command', command: ['test', '-e', '/tmp/ready'] },
@@ -65,7 +56,7 @@ describe('readiness strategies', () => {
   });
 
   it('waits for a one-shot container to exit 0, and fails on another code', async () => {
-    const ok = await engine.run({
+    const ok = await engine().run({
       image: IMAGE,
       command: ['sh', '-c', 'echo migrated'],
       wait: { type: 'exit' },
@@ -73,12 +64,12 @@ describe('readiness strategies', () => {
     expect(await ok.info()).toMatchObject({ status: 'exited', exit: { exitCode: 0 } });
     await ok.remove();
     await expect(
-      engine.run({ image: IMAGE, command: ['sh', '-c', 'exit 5'], wait: { type: 'exit' } }),
+      engine().run({ image: IMAGE, command: ['sh', '-c', 'exit 5'], wait: { type: 'exit' } }),
     ).rejects.toMatchObject({ code: 'CSPEC_CONTAINER_NOT_READY', message: expect.stringMatching(/code 5/) });
   });
 
   it('combines strategies with all-of', async () => {
-    const c = await engine.run({
+    const c = await engine().run({
       ...http(200),
       wait: {
         type: 'all',

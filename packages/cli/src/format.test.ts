@@ -73,6 +73,7 @@ describe('psRow', () => {
       name: 'pg',
       image: 'cspec/postgres:16',
       status: 'running',
+      finishedAt: undefined,
       createdAt: ago(120_000),
       command: ['postgres'],
       ports: { 5432: 41234 },

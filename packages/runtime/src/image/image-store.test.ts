@@ -261,7 +261,7 @@ describe('debian bootstrap source', () => {
     );
     expect(isCspecError(error, 'CSPEC_IMAGE_BUILD_FAILED')).toBe(true);
     expect(error.message).toContain('E: Failed getting release file');
-    expect(events).toContainEqual({ phase: 'bootstrap', message: 'bookworm: Retrieving InRelease' });
+    expect(events).toContainEqual({ phase: 'bootstrap', message: 'bookworm: fetching the package index' });
     expect(await entries('tmp')).toEqual([]);
     expect(await entries('layers')).toEqual([]);
     expect(await entries('repositories')).toEqual([]);
@@ -280,7 +280,7 @@ describe('debian bootstrap source', () => {
     const building = withDebootstrap(script).resolve('cspec/debian:trixie', {
       signal: controller.signal,
       onProgress: (e) => {
-        if (e.message.includes('Retrieving packages')) controller.abort();
+        if (e.message.includes('downloading packages')) controller.abort();
       },
     });
     const error = await caught(building);

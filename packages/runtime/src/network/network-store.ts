@@ -1,14 +1,7 @@
-/**
- * Records of user-defined networks and their members, as files under
- * `<runDir>/networks/`: `<name>.json` (the network), `<name>.members/<id>.json`
- * (one file per attached container), `<name>.lock` (short lock around
- * membership changes).
- */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
-import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { readJsonIfExists, writeFileExclusive, writeJsonAtomic } from '../util/atomic-file.js';
 import { withFileLock } from '../util/file-lock.js';
 
 export interface NetworkRecord {
@@ -90,18 +83,7 @@ export function createNetworkStore(config: RuntimeConfig): NetworkStore {
     },
     async createExclusive(record) {
       await mkdir(dir, { recursive: true });
-      // Written to a temp file and hard-linked into place: exclusive, and never seen half-written.
-      const tmp = join(dir, `.${record.name}.${randomBytes(4).toString('hex')}.tmp`);
-      await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
-      try {
-        await link(tmp, recordPath(record.name));
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw error;
-      } finally {
-        await rm(tmp, { force: true });
-      }
+      return writeFileExclusive(recordPath(record.name), `${JSON.stringify(record, null, 2)}\n`);
     },
     async delete(name) {
       await rm(membersDir(name), { recursive: true, force: true });

@@ -9,10 +9,11 @@
  * one. Waiters poll with a short back-off.
  */
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDebug } from '../debug.js';
 import { abortError, CspecError } from '../errors.js';
+import { writeFileExclusive } from './atomic-file.js';
 import { currentProcessIdentity, isProcessAlive } from './process-identity.js';
 
 const debug = createDebug('cspec:lock');
@@ -44,21 +45,6 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/** Creates `path` with `content` if it does not exist; false if it does. */
-async function createExclusive(path: string, content: string): Promise<boolean> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, content, { flag: 'wx' });
-  try {
-    await link(tmp, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
 function holderAlive(content: string): boolean {
   const [pid, startTime] = content.trim().split(' ');
   if (!pid || !startTime || !/^\d+$/.test(pid)) return false;
@@ -85,7 +71,7 @@ async function isAbandoned(path: string, content: string, staleMs: number | unde
 async function breakLock(path: string, seen: string): Promise<void> {
   const guard = `${path}.takeover`;
   const mine = ownContent();
-  if (!(await createExclusive(guard, mine))) {
+  if (!(await writeFileExclusive(guard, mine))) {
     const holder = await readIfExists(guard);
     if (holder !== undefined && !holderAlive(holder)) await rm(guard, { force: true });
     return;
@@ -108,7 +94,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   let delayMs = 1;
   for (;;) {
     if (options.signal?.aborted) throw abortError(options.signal, `waiting for the lock ${path}`);
-    if (await createExclusive(path, mine)) {
+    if (await writeFileExclusive(path, mine)) {
       return async () => {
         if ((await readIfExists(path)) === mine) await rm(path, { force: true });
         else debug('lock %s was taken over before release', path);

@@ -86,6 +86,20 @@ function superviseGroup(child: ChildProcess, signal: AbortSignal | undefined): P
   });
 }
 
+const STAGES: readonly [RegExp, string][] = [
+  [/^I: (Retrieving|Validating) (InRelease|Release|Packages)/, 'fetching the package index'],
+  [/^I: (Retrieving|Validating) /, 'downloading packages'],
+  [/^I: (Extracting|Chosen extractor)/, 'extracting packages'],
+  [/^I: (Installing core|Unpacking)/, 'unpacking packages'],
+  [/^I: Configuring/, 'configuring packages'],
+  [/^I: Base system installed/, 'base system installed'],
+];
+
+/** Condenses debootstrap's hundreds of "I:" lines into a few stages for progress. */
+export function bootstrapStage(line: string): string | undefined {
+  return STAGES.find(([pattern]) => pattern.test(line))?.[1];
+}
+
 async function runDebootstrap(
   binary: string,
   suite: string,
@@ -102,9 +116,14 @@ async function runDebootstrap(
     tail.push(line);
     if (tail.length > 20) tail.shift();
   };
+  let stage = '';
   createInterface({ input: child.stdout }).on('line', (line) => {
     remember(line);
-    if (line.startsWith('I: ')) ctx.onProgress({ phase: 'bootstrap', message: `${suite}: ${line.slice(3)}` });
+    const next = bootstrapStage(line);
+    if (next && next !== stage) {
+      stage = next;
+      ctx.onProgress({ phase: 'bootstrap', message: `${suite}: ${stage}` });
+    }
   });
   createInterface({ input: child.stderr }).on('line', remember);
   const code = await superviseGroup(child, ctx.signal);
