@@ -9,7 +9,7 @@
  * one. Waiters poll with a short back-off.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, stat, } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDebug } from '../debug.js';
 import { abortError, CspecError } from '../errors.js';
