@@ -108,7 +108,7 @@ describe('cspec/debian images built with debootstrap', () => {
           signal: controller.signal,
           onProgress: async (e) => {
             events.push(e);
-            if (!controller.signal.aborted && /Unpacking required packages/.test(e.message)) {
+            if (!controller.signal.aborted && /unpacking packages/.test(e.message)) {
               mountedAtAbort = await mountsUnder(scratch);
               controller.abort();
             }

@@ -90,7 +90,8 @@ const STAGES: readonly [RegExp, string][] = [
   [/^I: (Retrieving|Validating) (InRelease|Release|Packages)/, 'fetching the package index'],
   [/^I: (Retrieving|Validating) /, 'downloading packages'],
   [/^I: (Extracting|Chosen extractor)/, 'extracting packages'],
-  [/^I: (Installing core|Unpacking)/, 'unpacking packages'],
+  [/^I: Installing core/, 'installing core packages'],
+  [/^I: Unpacking/, 'unpacking packages'],
   [/^I: Configuring/, 'configuring packages'],
   [/^I: Base system installed/, 'base system installed'],
 ];
