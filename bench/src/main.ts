@@ -40,7 +40,7 @@ const machine = {
 };
 
 const scenarios = [];
-const trivial = await trivialStart({ rounds, warmup });
+const trivial = await trivialStart({ rounds, warmup, log: (line) => process.stderr.write(`${line}\n`) });
 scenarios.push(trivial);
 const left = leftovers();
 if (left.length) {
@@ -58,6 +58,9 @@ for (const [name, s] of Object.entries(trivial.results)) {
     `${pad(name, 12)}${pad(`${s.medianMs} ms`, 10)}${pad(`${s.p90Ms} ms`, 10)}${s.minMs}–${s.maxMs} ms\n`,
   );
 }
+process.stdout.write(
+  `cspec / docker run: library ${trivial.ratios.libraryToDocker}, cli ${trivial.ratios.cliToDocker} (goal ≤ 0.15); docker ${trivial.docker}\n`,
+);
 process.stdout.write(
   `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
 );

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
 import { buildOciConfig } from '../../packages/runtime/dist/sandbox/oci-config.js';
+import { ensureDocker, importIntoDocker } from './docker.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -21,13 +22,26 @@ const cli = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.
 export interface TrivialStartResult {
   readonly scenario: 'trivial-start';
   readonly image: string;
+  readonly docker: string;
   readonly results: Record<string, Summary>;
   readonly deltasMs: { readonly libraryMinusRunc: number; readonly cliMinusRunc: number };
+  /** cspec / docker run, medians. */
+  readonly ratios: { readonly libraryToDocker: number; readonly cliToDocker: number };
 }
 
-export async function trivialStart(options: { rounds: number; warmup: number }): Promise<TrivialStartResult> {
+const DOCKER_TAG = 'cspec-bench/debian:bookworm';
+
+export async function trivialStart(options: {
+  rounds: number;
+  warmup: number;
+  log: (line: string) => void;
+}): Promise<TrivialStartResult> {
   const engine = await createEngine();
   const image = await engine.images.resolve(IMAGE);
+  if (image.layerDirs.length !== 1) throw new Error(`${IMAGE} was expected to have one layer`);
+  const docker = await ensureDocker(options.log);
+  // Both sides start the same root filesystem.
+  await importIntoDocker(image.layerDirs[0]!, DOCKER_TAG);
   const work = await mkdtemp(join(tmpdir(), 'cspec-bench-'));
   let n = 0;
   const runcBundle = async () => {
@@ -76,6 +90,9 @@ export async function trivialStart(options: { rounds: number; warmup: number }):
         'node -e 0': async () => {
           await run(process.execPath, ['-e', '0']);
         },
+        'docker run': async () => {
+          await run('docker', ['run', '--rm', DOCKER_TAG, 'true']);
+        },
         runc: async () => {
           const bundle = bundles[next++]!;
           await run('runc', ['run', '--bundle', bundle, `cspec-bench-${next}`]);
@@ -85,16 +102,24 @@ export async function trivialStart(options: { rounds: number; warmup: number }):
     );
     const results = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
     const round = (x: number) => Math.round(x * 10) / 10;
+    const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
     return {
       scenario: 'trivial-start',
       image: IMAGE,
+      docker: docker.serverVersion,
       results,
+      ratios: {
+        libraryToDocker: ratio(results.library!.medianMs, results['docker run']!.medianMs),
+        cliToDocker: ratio(results.cli!.medianMs, results['docker run']!.medianMs),
+      },
       deltasMs: {
         libraryMinusRunc: round(results.library!.medianMs - results.runc!.medianMs),
         cliMinusRunc: round(results.cli!.medianMs - results.runc!.medianMs),
       },
     };
   } finally {
+    await run('docker', ['rmi', DOCKER_TAG]).catch(() => {});
+    await docker.stop();
     await engine.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -1,0 +1,83 @@
+/**
+ * Docker Engine for side-by-side runs: used as found, or installed from
+ * Debian's docker.io and started for the bench, then stopped again.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface DockerHandle {
+  readonly serverVersion: string;
+  /** Stops dockerd if the bench started it. */
+  stop(): Promise<void>;
+}
+
+async function serverVersion(): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 5000 });
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function hasDockerd(): Promise<boolean> {
+  try {
+    await run('sh', ['-c', 'command -v dockerd']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function ensureDocker(log: (line: string) => void): Promise<DockerHandle> {
+  const running = await serverVersion();
+  if (running) return { serverVersion: running, stop: async () => {} };
+  if (!(await hasDockerd())) {
+    log('installing Docker Engine (Debian docker.io) for the comparison…');
+    await run('apt-get', ['install', '-y', '-qq', 'docker.io'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  }
+  log('starting dockerd…');
+  const out = openSync('/tmp/cspec-bench-dockerd.log', 'a');
+  const daemon = spawn('dockerd', [], { detached: true, stdio: ['ignore', out, out] });
+  daemon.unref();
+  for (let i = 0; i < 120; i++) {
+    const version = await serverVersion();
+    if (version) {
+      return {
+        serverVersion: version,
+        async stop() {
+          const exited = new Promise((resolve) => daemon.once('exit', resolve));
+          daemon.kill('SIGTERM');
+          await Promise.race([exited, sleep(20_000)]);
+        },
+      };
+    }
+    if (daemon.exitCode !== null) break;
+    await sleep(250);
+  }
+  daemon.kill('SIGKILL');
+  throw new Error(
+    'dockerd did not start (see /tmp/cspec-bench-dockerd.log): the Docker comparison cannot run',
+  );
+}
+
+/** Makes a single-layer cspec image available to Docker under `tag`, with the same root filesystem. */
+export async function importIntoDocker(layerDir: string, tag: string): Promise<void> {
+  await run(
+    'sh',
+    [
+      '-c',
+      `tar --numeric-owner --xattrs -C '${layerDir}' -c . | docker import --change 'CMD ["bash"]' - '${tag}'`,
+    ],
+    {
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+}
