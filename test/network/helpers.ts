@@ -1,7 +1,7 @@
 /** Helpers for the network integration tests: fake containers, listeners in a netns, leak checks. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -151,4 +151,33 @@ export function runInContainerView(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The FORWARD chain's rules (`iptables -S FORWARD`), or undefined without iptables. */
+export function forwardRules(): string[] | undefined {
+  try {
+    return execFileSync('iptables', ['-w', '5', '-S', 'FORWARD'], { encoding: 'utf8' }).split('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts the host in the state Docker leaves it in — bridged traffic through
+ * iptables (br_netfilter) and a FORWARD policy of DROP — and returns a
+ * function that restores what was there. Undefined when the host cannot
+ * (no iptables, or no br_netfilter).
+ */
+export function filterBridgedTraffic(): (() => void) | undefined {
+  const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+  const rules = forwardRules();
+  if (!rules || !existsSync(sysctl)) return undefined;
+  const policy = rules.find((r) => r.startsWith('-P FORWARD '))?.split(' ')[2] ?? 'ACCEPT';
+  const filtered = readFileSync(sysctl, 'utf8').trim();
+  writeFileSync(sysctl, '1');
+  execFileSync('iptables', ['-w', '5', '-P', 'FORWARD', 'DROP']);
+  return () => {
+    execFileSync('iptables', ['-w', '5', '-P', 'FORWARD', policy]);
+    writeFileSync(sysctl, filtered);
+  };
 }

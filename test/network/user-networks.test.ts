@@ -15,6 +15,8 @@ import {
   config,
   connectOutcome,
   fetchText,
+  filterBridgedTraffic,
+  forwardRules,
   leftovers,
   listenerIn,
   newId,
@@ -28,6 +30,10 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** Run in a member's view: connects to the `postgres` alias, prints what it says; fails after 5 s. */
+const CONNECT_TO_POSTGRES_ALIAS =
+  "require('net').connect(5432, 'postgres').setTimeout(5000, () => { console.error('timed out'); process.exit(1); }).on('data', (d) => { process.stdout.write(d); process.exit(0); }).on('error', (e) => { console.error(e.message); process.exit(1); })";
 
 function networkName(): string {
   return `test-net-${randomBytes(4).toString('hex')}`;
@@ -110,8 +116,7 @@ describe('user-defined networks', () => {
 
       // From app's namespace, with its hosts file as /etc/hosts: resolve the alias and connect over the bridge.
       listener = await listenerIn(db.setup.state.netns!, 5432, 'db');
-      const script =
-        "require('net').connect(5432, 'postgres').on('data', (d) => process.stdout.write(d)).on('error', (e) => { console.error(e.message); process.exit(1); })";
+      const script = CONNECT_TO_POSTGRES_ALIAS;
       const result = await runInContainerView(app.setup.state.netns!, app.setup.state.hostsFile, script);
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe('hello from db');
@@ -141,6 +146,42 @@ describe('user-defined networks', () => {
     const [bridge] = bridgesOf([net]);
     await manager.removeNetwork(net);
     expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
+  });
+
+  test('members reach each other when the host filters bridged traffic with a DROP policy, as Docker leaves it', async (ctx) => {
+    const restore = filterBridgedTraffic();
+    if (!restore) ctx.skip(true, 'needs iptables and br_netfilter');
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    let listener: ChildProcess | undefined;
+    let bridge: string | undefined;
+    try {
+      const net = await newNetwork();
+      [bridge] = bridgesOf([net]);
+      expect(forwardRules()).toContain(
+        `-A FORWARD -i ${bridge} -o ${bridge} -m comment --comment cspec -j ACCEPT`,
+      );
+      const db = await member(dir.path, 'db', [{ network: net, aliases: ['postgres'] }]);
+      const app = await member(dir.path, 'app', [{ network: net }]);
+      try {
+        listener = await listenerIn(db.setup.state.netns!, 5432, 'db');
+        const result = await runInContainerView(
+          app.setup.state.netns!,
+          app.setup.state.hostsFile,
+          CONNECT_TO_POSTGRES_ALIAS,
+        );
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toBe('hello from db');
+      } finally {
+        await stop(listener);
+        await manager.teardownContainer(app.setup.state);
+        await manager.teardownContainer(db.setup.state);
+      }
+      await manager.removeNetwork(net);
+    } finally {
+      restore?.();
+    }
+    expect(forwardRules()?.filter((r) => r.includes(bridge!))).toEqual([]);
   });
 
   test('a container on two networks gets an address in each and the default route via the first', async () => {

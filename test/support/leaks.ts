@@ -15,6 +15,8 @@ export interface HostResources {
   readonly containerDirs: string[];
   readonly writableLayers: string[];
   readonly runcProcesses: number;
+  /** iptables FORWARD rules cspec adds for its bridges. */
+  readonly forwardRules: string[];
 }
 
 function lines(cmd: string, args: string[]): string[] {
@@ -50,6 +52,9 @@ export function hostResources(): HostResources {
     containerDirs: dirNames(`${config.runDir}/containers`),
     writableLayers: dirNames(config.tmpfsDir),
     runcProcesses: lines('pgrep', ['-x', 'runc']).length,
+    forwardRules: lines('iptables', ['-w', '5', '-S', 'FORWARD']).filter((r) =>
+      r.includes('--comment cspec '),
+    ),
   };
 }
 

@@ -78,6 +78,7 @@ export const doctorCommand = defineCommand({
       crun: findExecutable('crun', SYSTEM_DIRS, isExecutable),
       debootstrap: findExecutable('debootstrap', path, isExecutable),
       ip: findExecutable('ip', path, isExecutable),
+      iptables: findExecutable('iptables', path, isExecutable),
     };
     const configured = config?.ociRuntime;
     const runtimePath = configured?.includes('/')
@@ -92,6 +93,7 @@ export const doctorCommand = defineCommand({
       mountinfo: read('/proc/self/mountinfo') ?? '',
       v2Controllers: read('/sys/fs/cgroup/cgroup.controllers'),
       maxUserNamespaces: read('/proc/sys/user/max_user_namespaces'),
+      bridgeNfCallIptables: read('/proc/sys/net/bridge/bridge-nf-call-iptables'),
       executables,
       configuredRuntime: configured,
       runtimeVersion: undefined,

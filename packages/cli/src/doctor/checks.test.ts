@@ -60,6 +60,19 @@ describe('runChecks', () => {
     expect(report.ok).toBe(false);
   });
 
+  it('warns, without failing, when bridged traffic is filtered and iptables is missing', () => {
+    const filtered = { ...HEALTHY, bridgeNfCallIptables: '1\n' };
+    expect(
+      failed({ ...filtered, executables: { ...HEALTHY.executables, iptables: '/usr/sbin/iptables' } }).failed,
+    ).toEqual([]);
+    const { report, failed: f } = failed(filtered);
+    expect(f.map((c) => [c.id, c.required, c.fix])).toEqual([
+      ['bridge-filter', false, 'apt-get install -y iptables'],
+    ]);
+    expect(report.ok).toBe(true);
+    expect(formatReport(report).some((l) => l.startsWith('warn  traffic between containers'))).toBe(true);
+  });
+
   it('says rootless is not supported yet, and whether user namespaces are there', () => {
     const root = runChecks({ ...HEALTHY, uid: 1000 }).checks.find((c) => c.id === 'root');
     expect(root?.detail).toContain('rootless containers are not supported yet');

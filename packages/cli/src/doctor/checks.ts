@@ -31,6 +31,8 @@ export interface HostFacts {
   readonly runtimeVersion: string | undefined;
   /** `CSPEC_OCI_RUNTIME`, if set. */
   readonly configuredRuntime: string | undefined;
+  /** /proc/sys/net/bridge/bridge-nf-call-iptables: "1" when br_netfilter filters bridged traffic. */
+  readonly bridgeNfCallIptables?: string | undefined;
   /** Whether /dev/shm accepts a new file. */
   readonly shmWritable: boolean;
   /** Undefined when the runtime package could not be loaded (see `runtimeLoadError`). */
@@ -159,6 +161,25 @@ export function runChecks(facts: HostFacts): DoctorReport {
 
   checks.push(tool(facts, 'debootstrap', 'debootstrap', 'builds the Debian base images'));
   checks.push(tool(facts, 'ip', 'iproute2', 'network namespaces and veth pairs'));
+
+  // br_netfilter (loaded by Docker) sends bridged frames through iptables, whose FORWARD policy
+  // Docker sets to DROP; cspec then needs iptables to let members of its networks talk.
+  const filtered = facts.bridgeNfCallIptables?.trim() === '1';
+  const iptables = facts.executables.iptables;
+  checks.push(
+    check(
+      'bridge-filter',
+      'traffic between containers on a network is allowed',
+      !filtered || iptables !== undefined,
+      !filtered
+        ? 'bridged traffic is not filtered (br_netfilter off)'
+        : iptables
+          ? `bridged traffic goes through iptables; cspec adds an ACCEPT rule per network with ${iptables}`
+          : 'bridged traffic goes through iptables (br_netfilter is loaded) and iptables is not installed, so containers on one network may not reach each other',
+      'apt-get install -y iptables',
+      false,
+    ),
+  );
 
   const shm = mountAt(mounts, '/dev/shm');
   const shmOk = shm?.fsType === 'tmpfs' && facts.shmWritable;

@@ -10,6 +10,7 @@ import type { RuntimeConfig } from '../config.js';
 import { createDebug } from '../debug.js';
 import type { NetworkInfo, NetworkOptions } from '../engine/engine.js';
 import { CspecError } from '../errors.js';
+import { allowBridgeForwarding, removeBridgeForwarding } from './forward-rules.js';
 import { runIpBatch } from './ip-command.js';
 import { addressAt, formatIpv4, formatSubnet, parseSubnet } from './ipv4.js';
 import type { NetworkRecord, NetworkStore } from './network-store.js';
@@ -82,10 +83,12 @@ export async function createBridgeNetwork(
       ],
       options.signal ? { signal: options.signal } : {},
     );
+    await allowBridgeForwarding(bridge);
     debug('network %s: bridge %s, %s', name, bridge, record.subnet);
     return networkInfo(record);
   } catch (error) {
     if (linkExists(bridge)) await runIpBatch([`link del ${bridge}`]).catch(() => {});
+    await removeBridgeForwarding(bridge);
     if (created) await store.delete(name);
     await pool.release(subnetAddress);
     throw error;
@@ -129,6 +132,7 @@ export async function destroyBridge(
       if (linkExists(bridge)) throw error;
     });
   }
+  await removeBridgeForwarding(bridge);
   const subnet = parseSubnet(subnetCidr);
   await rm(memberPool(config, subnet).dir, { recursive: true, force: true });
   await subnetPool(config).release(formatIpv4(subnet.network));

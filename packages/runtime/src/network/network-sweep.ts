@@ -7,7 +7,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import type { RuntimeConfig } from '../config.js';
 import { createDebug } from '../debug.js';
-import { destroyBridge } from './bridge-network.js';
+import { destroyBridge, linkExists } from './bridge-network.js';
 import {
   listOwnerRecords,
   ownerRecordPath,
@@ -15,6 +15,7 @@ import {
   refreshNetworkMembers,
   teardownContainerNetwork,
 } from './container-network.js';
+import { bridgesWithForwardRules, removeBridgeForwarding } from './forward-rules.js';
 import { parseSubnet } from './ipv4.js';
 import type { NetworkStore } from './network-store.js';
 import { ipamDir, memberPool, p2pPool, subnetPool } from './pools.js';
@@ -80,6 +81,12 @@ export async function sweepNetworks(
     // Re-read: a network created since the listing above is not an orphan.
     if ((await store.list()).some((n) => n.bridge === lease.owner)) continue;
     await attempt(`bridge ${lease.owner}`, () => destroyBridge(config, lease.owner, `${lease.address}/24`));
+  }
+
+  // Firewall rules outlive their bridge only if a process died between the two deletions.
+  for (const bridge of await bridgesWithForwardRules()) {
+    if (linkExists(bridge) || !bridge.startsWith('csbr')) continue;
+    await attempt(`iptables rule of ${bridge}`, () => removeBridgeForwarding(bridge));
   }
   return { removed };
 }
