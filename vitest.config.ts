@@ -1,8 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Tests import package sources through the `cspec-source` export condition,
-// so they never run against a stale build.
-const resolve = { conditions: ['cspec-source'] };
+// Tests import the packages' sources, so they never run against a stale build.
+// (Export conditions alone do not reach packages linked into node_modules:
+// Vitest leaves those to Node, which picks dist/.)
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const resolve = {
+  conditions: ['cspec-source'],
+  alias: [
+    { find: /^@cspec\/runtime$/, replacement: source('./packages/runtime/src/index.ts') },
+    { find: /^cspec$/, replacement: source('./packages/cli/src/index.ts') },
+  ],
+};
 
 export default defineConfig({
   resolve,
