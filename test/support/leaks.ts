@@ -14,7 +14,8 @@ export interface HostResources {
   readonly runtimeContainers: string[];
   readonly containerDirs: string[];
   readonly writableLayers: string[];
-  readonly runcProcesses: number;
+  /** `pid ppid pgid state args` of every runc process. */
+  readonly runcProcesses: string[];
   /** iptables FORWARD rules cspec adds for its bridges. */
   readonly forwardRules: string[];
 }
@@ -51,7 +52,7 @@ export function hostResources(): HostResources {
     runtimeContainers: dirNames('/run/runc'),
     containerDirs: dirNames(`${config.runDir}/containers`),
     writableLayers: dirNames(config.tmpfsDir),
-    runcProcesses: lines('pgrep', ['-x', 'runc']).length,
+    runcProcesses: lines('ps', ['-C', 'runc', '-o', 'pid=,ppid=,pgid=,stat=,args=']).map((l) => l.trim()),
     forwardRules: lines('iptables', ['-w', '5', '-S', 'FORWARD']).filter((r) =>
       r.includes('--comment cspec '),
     ),

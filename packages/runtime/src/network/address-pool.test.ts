@@ -18,8 +18,16 @@ describe('address pool', () => {
     expect(await pool.allocate('x')).toBe('a');
     expect(await pool.allocate('y')).toBe('b');
     expect(await readFile(join(dir, 'p', 'b'), 'utf8')).toBe('y\n');
-    await pool.release('a');
+    await pool.release('a', 'x');
     expect(await pool.allocate('z')).toBe('a');
+  });
+
+  test('a late or repeated release does not free an address someone else holds now', async () => {
+    expect(await pool.allocate('x')).toBe('a');
+    await pool.release('a', 'x');
+    expect(await pool.allocate('y')).toBe('a');
+    await pool.release('a', 'x');
+    expect((await pool.leases()).map((l) => [l.address, l.owner])).toEqual([['a', 'y']]);
   });
 
   test('concurrent allocations never share an address', async () => {
@@ -50,6 +58,6 @@ describe('address pool', () => {
     await pool.allocate('x');
     expect(await pool.releaseOwner('x')).toBe(2);
     expect((await pool.leases()).map((l) => [l.address, l.owner])).toEqual([['b', 'y']]);
-    await pool.release('missing');
+    await pool.release('missing', 'x');
   });
 });

@@ -19,8 +19,11 @@ export interface AddressPool {
   readonly dir: string;
   /** Takes the lowest free address for `owner`; throws `CSPEC_NETWORK_FAILED` when the pool is exhausted. */
   allocate(owner: string): Promise<string>;
-  /** Frees one address. Idempotent. */
-  release(address: string): Promise<void>;
+  /**
+   * Frees one address if `owner` still holds it. Idempotent; a retried or
+   * late release never frees an address someone else has taken since.
+   */
+  release(address: string, owner: string): Promise<void>;
   /** Frees every address of `owner`; returns how many. */
   releaseOwner(owner: string): Promise<number>;
   leases(): Promise<Lease[]>;
@@ -80,8 +83,13 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
         hint: 'remove unused containers and networks: npx cspec prune',
       });
     },
-    async release(address) {
-      await rm(join(dir, address), { force: true });
+    async release(address, owner) {
+      const path = join(dir, address);
+      const holder = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (holder?.trim() === owner) await rm(path, { force: true });
     },
     async releaseOwner(owner) {
       const mine = (await leases()).filter((l) => l.owner === owner);

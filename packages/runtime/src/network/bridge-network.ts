@@ -90,7 +90,7 @@ export async function createBridgeNetwork(
     if (linkExists(bridge)) await runIpBatch([`link del ${bridge}`]).catch(() => {});
     await removeBridgeForwarding(bridge);
     if (created) await store.delete(name);
-    await pool.release(subnetAddress);
+    await pool.release(subnetAddress, bridge);
     throw error;
   }
 }
@@ -135,6 +135,6 @@ export async function destroyBridge(
   await removeBridgeForwarding(bridge);
   const subnet = parseSubnet(subnetCidr);
   await rm(memberPool(config, subnet).dir, { recursive: true, force: true });
-  await subnetPool(config).release(formatIpv4(subnet.network));
+  await subnetPool(config).release(formatIpv4(subnet.network), bridge);
   debug('bridge %s (%s) removed', bridge, subnetCidr);
 }

@@ -340,9 +340,9 @@ export async function teardownContainerNetwork(
     }
   }
 
-  if (state.p2pBlock !== undefined) await p2pPool(config).release(state.p2pBlock);
+  if (state.p2pBlock !== undefined) await p2pPool(config).release(state.p2pBlock, id);
   for (const j of state.networks) {
-    await memberPool(config, parseSubnet(j.subnet)).release(j.ipAddress);
+    await memberPool(config, parseSubnet(j.subnet)).release(j.ipAddress, id);
   }
   await rm(ownerRecordPath(config, id), { force: true });
   debug('container %s: network removed', id.slice(0, 12));

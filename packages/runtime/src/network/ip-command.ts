@@ -23,14 +23,19 @@ export interface IpResult {
   readonly stderr: string;
 }
 
-/** Runs `ip` and returns its output whatever the exit status; throws only if it cannot run. */
+/**
+ * Runs `ip` and returns its output whatever the exit status; throws only if
+ * it cannot run. An abort is not delivered to a running `ip`: it finishes (a
+ * few ms), and the abort is reported after. Killing it mid-way could create
+ * a namespace or link after the caller's cleanup looked for it.
+ */
 export function runIpRaw(args: readonly string[], stdin?: string, signal?: AbortSignal): Promise<IpResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortError(signal, `ip ${args.join(' ')}`));
       return;
     }
-    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -51,8 +56,6 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
             hint: 'apt-get install -y iproute2',
           }),
         );
-      } else if (signal?.aborted) {
-        reject(abortError(signal, `ip ${args.join(' ')}`));
       } else {
         reject(
           new CspecError('CSPEC_NETWORK_FAILED', `could not run ip: ${error.message}`, { cause: error }),
@@ -60,7 +63,10 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
       }
     });
     child.once('close', (code, sig) => {
-      if (signal?.aborted) return; // 'error' reports the abort
+      if (signal?.aborted) {
+        reject(abortError(signal, `ip ${args.join(' ')}`));
+        return;
+      }
       resolve({ exitCode: code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0), stdout, stderr });
     });
   });

@@ -71,7 +71,7 @@ export async function sweepNetworks(
     for (const lease of await pool.leases()) {
       if (!/^[0-9a-f]{12,}$/.test(lease.owner) || !old(lease.createdMs) || isOwnerAlive(lease.owner))
         continue;
-      await attempt(`lease ${lease.address}`, () => pool.release(lease.address));
+      await attempt(`lease ${lease.address}`, () => pool.release(lease.address, lease.owner));
     }
   }
 
