@@ -41,6 +41,10 @@ describe('formatStatus', () => {
     expect(
       formatStatus({ status: 'exited', exit: { exitCode: 137, oomKilled: true }, createdAt: ago(1000) }, NOW),
     ).toBe('OOMKilled');
+    // Only a child was killed; the container exited on its own.
+    expect(
+      formatStatus({ status: 'exited', exit: { exitCode: 1, oomKilled: true }, createdAt: ago(1000) }, NOW),
+    ).toBe('Exited (1)');
   });
 
   it('says Created before it runs', () => {

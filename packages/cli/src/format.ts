@@ -29,7 +29,7 @@ export function formatStatus(info: StatusInput, nowMs: number): string {
     return Number.isNaN(t) ? 'Up' : `Up ${formatDuration(nowMs - t)}`;
   }
   if (info.status === 'exited' || info.exit) {
-    if (info.exit?.oomKilled) return 'OOMKilled';
+    if (info.exit?.oomKilled && info.exit.exitCode === 137) return 'OOMKilled';
     const code = info.exit ? ` (${info.exit.exitCode})` : '';
     return info.finishedAt ? `Exited${code} ${formatAgo(info.finishedAt, nowMs)}` : `Exited${code}`;
   }

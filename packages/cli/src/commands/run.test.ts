@@ -98,6 +98,13 @@ describe('cspec run', () => {
     expect(stderr()).toBe('cspec: container was killed: out of memory (limit 64 MiB)\n');
   });
 
+  it('passes the real exit code when only a child was OOM-killed', async () => {
+    const fake = fakeEngine({ exitCode: 0, oomKilled: true });
+    const { ctx, stderr } = context(['--rm', '--memory', '64m', 'img'], fake.engine);
+    expect(await runCommand.run(ctx)).toBe(0);
+    expect(stderr()).toBe('cspec: a process in the container was killed: out of memory (limit 64 MiB)\n');
+  });
+
   it('-d prints the id and leaves the container running', async () => {
     const fake = fakeEngine({ exitCode: 0, oomKilled: false });
     const { ctx, stdout } = context(['-d', 'img'], fake.engine);

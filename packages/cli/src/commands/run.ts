@@ -70,10 +70,10 @@ export const runCommand = defineCommand({
       if (interrupted) return EXIT.interrupted;
       if (exit.oomKilled) {
         const limit = spec.resources?.memoryBytes;
+        const what = exit.exitCode === 137 ? 'container was killed' : 'a process in the container was killed';
         out.info(
-          `cspec: container was killed: out of memory${limit === undefined ? '' : ` (limit ${formatSize(limit)})`}`,
+          `cspec: ${what}: out of memory${limit === undefined ? '' : ` (limit ${formatSize(limit)})`}`,
         );
-        return EXIT.killed;
       }
       return exit.exitCode;
     } finally {
