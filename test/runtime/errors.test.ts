@@ -1,4 +1,5 @@
-import { isCspecError } from '@cspec/runtime';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createEngine, isCspecError } from '@cspec/runtime';
 import { describe, expect, it } from 'vitest';
 import { IMAGE, useEngine } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
@@ -87,5 +88,50 @@ describe('bad input gives one clear error and leaves nothing behind', () => {
       }),
     );
     expect(error.message).toMatch(/nonexistent\/cspec/);
+  });
+});
+
+describe('a start ended at any moment leaves nothing behind', () => {
+  // Never ready: the start can only end by the deadline or the caller.
+  const neverReady = {
+    image: IMAGE,
+    command: ['sleep', '300'],
+    ports: [80],
+    wait: { type: 'log', pattern: 'never printed' },
+  } as const;
+
+  it.each([
+    1, 5, 15, 30, 60, 120, 250,
+  ])('startup deadline of %i ms: CSPEC_CONTAINER_NOT_READY', async (ms) => {
+    const error = await failure(engine().run({ ...neverReady, startupTimeoutMs: ms }));
+    expect(error.code).toBe('CSPEC_CONTAINER_NOT_READY');
+    expect(error.message).toContain(`within ${ms} ms`);
+  });
+
+  it.each([0, 5, 15, 30, 60, 120, 250])('caller aborts after %i ms: CSPEC_ABORTED', async (ms) => {
+    const controller = new AbortController();
+    const run = engine().run(neverReady, { signal: controller.signal });
+    await sleep(ms);
+    controller.abort();
+    const error = await failure(run);
+    expect(error.code).toBe('CSPEC_ABORTED');
+  });
+
+  it.each([
+    0, 200,
+  ])('closing the engine %i ms into starts ends them and removes their containers', async (ms) => {
+    const own = await createEngine();
+    const runs = [1, 2, 3].map(() =>
+      own.run(neverReady).then(
+        () => 'started',
+        (e: unknown) => (isCspecError(e) ? e.code : String(e)),
+      ),
+    );
+    await sleep(ms);
+    await own.close();
+    expect(await Promise.all(runs)).toEqual(['CSPEC_ABORTED', 'CSPEC_ABORTED', 'CSPEC_ABORTED']);
+    expectNoLeaks();
+    const late = await own.run(neverReady).catch((e: unknown) => e);
+    expect(isCspecError(late, 'CSPEC_ABORTED')).toBe(true);
   });
 });

@@ -294,8 +294,10 @@ export class GenericContainer {
         'call withNetwork(await new Network().start()) as well',
       );
     }
-    const wait: WaitSpec | undefined =
+    const chosen: WaitSpec | undefined =
       this.#wait?.toSpec() ?? (this.#ports.length ? { type: 'ports' } : undefined);
+    // testcontainers treats "listening ports" without exposed ports as ready at once.
+    const wait = chosen?.type === 'ports' && !chosen.ports && this.#ports.length === 0 ? undefined : chosen;
     const startupTimeoutMs = this.#startupTimeoutMs ?? this.#wait?.startupTimeoutMs;
     const spec: { -readonly [K in keyof ContainerSpec]: ContainerSpec[K] } = { image: this.#image };
     if (this.#name !== undefined) spec.name = this.#name;

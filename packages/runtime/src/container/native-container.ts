@@ -33,12 +33,14 @@ export interface NativeContainerOptions {
   /** Lower layer dirs (lowest first), for resolving users in exec. */
   readonly layerDirs: readonly string[];
   readonly forwards: readonly PortForward[];
-  /** Starts the container's process again (restart). */
-  readonly spawnMonitor: () => ChildProcess;
+  /** Starts the container's process again (restart); only the process that started it can. */
+  readonly spawnMonitor: (() => ChildProcess) | undefined;
   readonly onRemoved: (id: string) => void;
 }
 
 const STARTED_POLL_MS = 2;
+const VANISHED_GRACE_MS = 1_000;
+const SETTLE_START_MS = 10_000;
 
 /** Reads how a container ended from the files its monitor left; undefined while it runs. */
 export async function readExitStatus(
@@ -92,7 +94,7 @@ export class NativeContainer implements Container {
   #exitPromise: Promise<ExitStatus> | undefined;
   #exit: ExitStatus | undefined;
   #pid: number | undefined;
-  #removed = false;
+  #removing: Promise<void> | undefined;
 
   constructor(options: NativeContainerOptions, monitor?: ChildProcess) {
     this.#options = options;
@@ -148,10 +150,10 @@ export class NativeContainer implements Container {
    */
   async waitStarted(signal: AbortSignal): Promise<number> {
     for (;;) {
-      const pidText = await readFile(`${this.#paths.dir}/pid`, 'utf8').catch(() => '');
-      if (pidText.trim()) {
-        this.#pid = Number(pidText.trim());
-        return this.#pid;
+      const pid = Number((await readFile(`${this.#paths.dir}/pid`, 'utf8').catch(() => '')).trim());
+      if (pid > 0 && (await this.#execed(pid))) {
+        this.#pid = pid;
+        return pid;
       }
       if (this.#exit) {
         throw await this.#startFailure();
@@ -159,6 +161,54 @@ export class NativeContainer implements Container {
       signal.throwIfAborted();
       await sleep(STARTED_POLL_MS, undefined, { signal });
     }
+  }
+
+  /**
+   * Whether the runtime's init has exec'd the container's command. The pid
+   * file appears a moment before (runc's init is still `runc:[2:INIT]`);
+   * deleting the container in that window makes runc orphan its init.
+   */
+  async #execed(pid: number): Promise<boolean> {
+    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+    const runtime = this.#ctx.runtime.name;
+    // A process that is gone already has run (and ended): the exit status tells the rest.
+    return comm !== runtime && !comm.startsWith(`${runtime}:`);
+  }
+
+  /** For a handle found on disk: learns the init's pid if the runtime recorded one. */
+  async loadStarted(): Promise<void> {
+    const pid = Number((await readFile(`${this.#paths.dir}/pid`, 'utf8').catch(() => '')).trim());
+    if (pid > 0) this.#pid = pid;
+  }
+
+  /**
+   * For a handle without the monitor: whether the container ended in a way
+   * that will never be recorded (removed, or its monitor killed with it).
+   */
+  #vanished(): boolean {
+    if (this.#monitor) return false;
+    if (!existsSync(this.#paths.dir)) return true;
+    return this.#pid !== undefined && !existsSync(`/proc/${this.#pid}`) && !existsSync(this.#paths.exit);
+  }
+
+  /**
+   * Removal while the runtime is still creating the container: let it finish
+   * (or fail) so it can be deleted the normal way — killing it mid-create
+   * would orphan its processes. Gives up and kills after a while.
+   */
+  async #settleStart(monitor: ChildProcess): Promise<void> {
+    const settled = await this.waitStarted(AbortSignal.timeout(SETTLE_START_MS)).then(
+      () => true,
+      () => this.#exit !== undefined,
+    );
+    if (settled) return;
+    try {
+      // The monitor leads a process group of its own, the runtime included.
+      process.kill(-monitor.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await this.#exitPromise;
   }
 
   async #startFailure(): Promise<CspecError> {
@@ -194,17 +244,22 @@ export class NativeContainer implements Container {
       id: this.id,
       name: this.name,
       image: this.#state.image,
-      status: exit ? 'exited' : this.#pid !== undefined || this.#monitor ? 'running' : 'created',
+      status: exit ? 'exited' : this.#running() ? 'running' : 'created',
       createdAt: this.#state.createdAt,
       finishedAt: exit ? await finishedAt(this.#paths) : undefined,
       command: this.#state.command,
       ports: this.ports,
       exit,
-      pid: exit ? undefined : this.#pid,
+      pid: exit || !this.#running() ? undefined : this.#pid,
       labels: this.#state.labels,
       ipAddress: this.#state.ipAddress,
       detached: this.#state.sessionId === null,
     };
+  }
+
+  #running(): boolean {
+    if (this.#monitor) return this.#monitor.exitCode === null && this.#monitor.signalCode === null;
+    return this.#pid !== undefined && existsSync(`/proc/${this.#pid}`);
   }
 
   mappedPort(containerPort: number): number {
@@ -257,7 +312,9 @@ export class NativeContainer implements Container {
       ...options,
       // A handle without the monitor (found on disk) learns of the exit from the monitor's file.
       done: () =>
-        this.#exit !== undefined || this.#removed || (!this.#monitor && existsSync(this.#paths.exit)),
+        this.#exit !== undefined ||
+        this.#removing !== undefined ||
+        (!this.#monitor && (existsSync(this.#paths.exit) || this.#vanished())),
     });
   }
 
@@ -267,11 +324,21 @@ export class NativeContainer implements Container {
 
   async wait(): Promise<ExitStatus> {
     if (this.#exitPromise) return this.#exitPromise;
+    let vanishedAt: number | undefined;
     for (;;) {
       const status = await readExitStatus(this.#ctx, this.#paths, this.id);
       if (status) {
         this.#exit = status;
         return status;
+      }
+      // The monitor writes the exit file right after the init ends: give it a moment.
+      if (this.#vanished()) vanishedAt ??= Date.now();
+      else vanishedAt = undefined;
+      if (vanishedAt !== undefined && Date.now() - vanishedAt > VANISHED_GRACE_MS) {
+        throw new CspecError(
+          'CSPEC_CONTAINER_NOT_FOUND',
+          `container ${this.name} ended without an exit status: it was removed, or its monitor process was killed`,
+        );
       }
       await sleep(50);
     }
@@ -303,6 +370,16 @@ export class NativeContainer implements Container {
   }
 
   async restart(options: StopOptions = {}): Promise<void> {
+    const spawnMonitor = this.#options.spawnMonitor;
+    if (!spawnMonitor || this.#removing) {
+      throw new CspecError(
+        'CSPEC_INVALID_SPEC',
+        this.#removing
+          ? `container ${this.name} was removed`
+          : `container ${this.name} can only be restarted by the process that started it`,
+        { hint: 'stop it and run a new one instead' },
+      );
+    }
     await this.stop(options);
     if (this.#ctx.runtime.exists(this.id)) await this.#ctx.runtime.delete(this.id, true);
     await Promise.all(
@@ -311,19 +388,25 @@ export class NativeContainer implements Container {
       ),
     );
     this.#pid = undefined;
-    this.#attach(this.#options.spawnMonitor());
+    this.#attach(spawnMonitor());
     await this.waitStarted(AbortSignal.timeout(30_000));
   }
 
-  async remove(): Promise<void> {
-    if (this.#removed) return;
-    this.#removed = true;
+  /** Removes the container and everything it holds. Concurrent and repeated calls share one removal. */
+  remove(): Promise<void> {
+    this.#removing ??= this.#remove();
+    return this.#removing;
+  }
+
+  async #remove(): Promise<void> {
     await Promise.all(this.#options.forwards.map((f) => f.close().catch(() => {})));
+    const monitor = this.#monitor;
+    const monitorAlive = () =>
+      monitor !== undefined && monitor.exitCode === null && monitor.signalCode === null;
+    if (monitorAlive() && this.#pid === undefined) await this.#settleStart(monitor!);
     await teardownContainer(this.#ctx, this.id, this.#paths.writable);
-    if (this.#monitor && this.#monitor.exitCode === null && this.#monitor.signalCode === null) {
-      // The runtime deleted the container, so the monitor ends right away.
-      await this.#exitPromise;
-    }
+    // The runtime deleted the container, so the monitor ends right away.
+    if (monitorAlive()) await this.#exitPromise;
     this.#options.onRemoved(this.id);
   }
 

@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createDebug } from '../debug.js';
 import type { RunOptions } from '../engine/engine.js';
 import type { EngineContext } from '../engine/engine-context.js';
-import { ContainerStartError, CspecError, isCspecError } from '../errors.js';
+import { abortError, ContainerStartError, CspecError, isCspecError } from '../errors.js';
 import type { ResolvedImage } from '../image/types.js';
 import { createPortForwarder } from '../network/port-forwarder.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
@@ -16,8 +15,9 @@ import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
 import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
 import { startDetachedForwarder } from './detached-forwarder.js';
+import { releaseName, reserveName } from './names.js';
 import { NativeContainer, type PortForward } from './native-container.js';
-import { containerPaths, namesDir, writableDirFor } from './paths.js';
+import { containerPaths, writableDirFor } from './paths.js';
 import type { ContainerSpec } from './spec.js';
 import { type ContainerState, writeContainerState } from './state.js';
 import { teardownContainer } from './teardown.js';
@@ -70,20 +70,6 @@ const RESOLV_CONF = [
   '',
 ].join('\n');
 
-async function reserveName(ctx: EngineContext, name: string, id: string): Promise<void> {
-  await mkdir(namesDir(ctx.config), { recursive: true });
-  try {
-    await writeFile(join(namesDir(ctx.config), name), id, { flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new CspecError('CSPEC_NAME_IN_USE', `the container name "${name}" is already in use`, {
-        hint: `remove it first (cspec rm -f ${name}) or choose another name`,
-      });
-    }
-    throw error;
-  }
-}
-
 /**
  * Creates, starts and waits for a container. One deadline covers image
  * preparation, start and readiness; on any failure everything created so far
@@ -98,13 +84,30 @@ export async function startContainer(
   const deadline = AbortSignal.timeout(spec.startupTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   await checkBindSources(spec);
-  const image = await ctx.images.resolve(spec.image, {
-    signal,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  let phase = `preparing image ${spec.image}`;
+  // Whoever ended the start — the caller or the startup deadline — the error names the phase.
+  const deadlineError = (error: unknown): unknown => {
+    if (options.signal?.aborted) {
+      return isCspecError(error, 'CSPEC_ABORTED')
+        ? error
+        : abortError(options.signal, `starting ${spec.image} (${phase})`);
+    }
+    if (deadline.aborted && !isCspecError(error, 'CSPEC_CONTAINER_NOT_READY')) {
+      return new CspecError(
+        'CSPEC_CONTAINER_NOT_READY',
+        `container did not start within ${spec.startupTimeoutMs} ms (timed out while ${phase}) — raise startupTimeoutMs`,
+        { cause: error },
+      );
+    }
+    return error;
+  };
+  const image = await ctx.images
+    .resolve(spec.image, { signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
+    .catch((error: unknown) => {
+      throw deadlineError(error);
+    });
   const id = newContainerId();
   const name = spec.name ?? defaultContainerName(id);
-  await reserveName(ctx, name, id);
   const paths = containerPaths(ctx.config, id, writableDirFor(ctx.config, id, spec.writableLayer));
   const hostname = spec.hostname ?? id.slice(0, 12);
   let state: ContainerState = {
@@ -120,12 +123,15 @@ export async function startContainer(
     writable: paths.writable,
     stopSignal: spec.stopSignal ?? image.config.stopSignal ?? 'SIGTERM',
     ports: {},
-    memoryBytes: spec.resources?.memoryBytes,
+    layerDirs: image.layerDirs,
+    ociRuntime: ctx.runtime.binary,
   };
   const forwards: PortForward[] = [];
   let container: NativeContainer | undefined;
   try {
+    // The directory first: a name whose container directory exists is taken (see names.ts).
     await mkdir(paths.rootfs, { recursive: true });
+    await reserveName(ctx.config, name, id);
     await writeContainerState(paths.state, state);
     await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
 
@@ -137,6 +143,7 @@ export async function startContainer(
     state = { ...state, command: args };
 
     await Promise.all([writeFile(paths.hostname, `${hostname}\n`), writeFile(paths.resolvConf, RESOLV_CONF)]);
+    phase = 'setting up the network';
     const net = await ctx.network.setupContainer(
       {
         containerId: id,
@@ -200,26 +207,26 @@ export async function startContainer(
     // OOM kills are only read back (from the kept cgroup) when a memory limit can cause them.
     const keep = spec.resources?.memoryBytes !== undefined;
     const spawnMonitor = (): ChildProcess => {
-      if (options.inheritStdio) {
-        return ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: 'inherit' });
-      }
-      // The container writes its log itself: no pipe through this process, and it survives us.
-      const fd = openSync(paths.log, 'a');
-      try {
-        return ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: ['ignore', fd, fd] });
-      } finally {
-        closeSync(fd);
-      }
+      const monitor = options.inheritStdio
+        ? ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: 'inherit' })
+        : withLogFd(paths.log, (fd) =>
+            // The container writes its log itself: no pipe through this process, and it survives us.
+            ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: ['ignore', fd, fd] }),
+          );
+      monitor.on('error', () => {});
+      // A detached container must not keep this process alive.
+      if (options.detached) monitor.unref();
+      return monitor;
     };
+    phase = `starting the process with ${ctx.runtime.name}`;
     const monitor = spawnMonitor();
-    monitor.on('error', () => {});
-    if (options.detached) monitor.unref();
     container = new NativeContainer(
       { ctx, state, paths, layerDirs: image.layerDirs, forwards, spawnMonitor, onRemoved: options.onRemoved },
       monitor,
     );
     await container.waitStarted(signal);
     if (spec.wait) {
+      phase = `waiting for ${describeWait(spec.wait)}`;
       const started = container;
       await waitFor(
         spec.wait,
@@ -249,8 +256,21 @@ export async function startContainer(
       .catch(() => '');
     const exitCode = container?.exited?.exitCode;
     await Promise.all(forwards.map((f) => f.close().catch(() => {})));
-    await teardownContainer(ctx, id, paths.writable).catch((e) => debug('cleanup after failure: %O', e));
-    throw wrapStartError(error, { id, name, image: spec.image, logTail, exitCode });
+    await (container ? container.remove() : teardownContainer(ctx, id, paths.writable)).catch((e) =>
+      debug('cleanup after failure: %O', e),
+    );
+    // Also when the state file was never written (teardown finds the name through it).
+    await releaseName(ctx.config, name, id).catch(() => {});
+    throw wrapStartError(deadlineError(error), { id, name, image: spec.image, logTail, exitCode });
+  }
+}
+
+function withLogFd<T>(path: string, use: (fd: number) => T): T {
+  const fd = openSync(path, 'a');
+  try {
+    return use(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

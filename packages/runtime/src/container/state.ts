@@ -29,7 +29,10 @@ export interface ContainerState {
   readonly network?: ContainerNetworkState | undefined;
   /** The process that forwards published ports of a detached container. */
   readonly forwarder?: ProcessIdentity | undefined;
-  readonly memoryBytes?: number | undefined;
+  /** The image's unpacked layers, lowest first (the overlay's lower directories). */
+  readonly layerDirs?: readonly string[] | undefined;
+  /** The OCI runtime binary that runs the container (any process must delete it with the same one). */
+  readonly ociRuntime?: string | undefined;
 }
 
 export async function readContainerState(path: string): Promise<ContainerState | undefined> {

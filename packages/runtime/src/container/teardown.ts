@@ -1,9 +1,10 @@
-import { rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { createDebug } from '../debug.js';
 import type { EngineContext } from '../engine/engine-context.js';
+import { createOciRuntime } from '../sandbox/oci-runtime.js';
 import { isProcessAlive } from '../util/process-identity.js';
-import { containerPaths, namesDir } from './paths.js';
+import { releaseName } from './names.js';
+import { containerPaths } from './paths.js';
 import { readContainerState } from './state.js';
 
 const debug = createDebug('cspec:teardown');
@@ -31,8 +32,13 @@ export async function teardownContainer(
       errors.push(error);
     }
   };
+  // The runtime that created the container deletes it, whatever this process would choose.
+  const runtime =
+    state?.ociRuntime && state.ociRuntime !== ctx.runtime.binary
+      ? createOciRuntime(state.ociRuntime)
+      : ctx.runtime;
   // Without runtime state the runtime already cleaned up after itself: no process to spawn.
-  if (ctx.runtime.exists(id)) await attempt('runtime delete', () => ctx.runtime.delete(id, true));
+  if (runtime.exists(id)) await attempt('runtime delete', () => runtime.delete(id, true));
   await attempt('cgroup', () => ctx.cgroups.remove(id));
   if (state?.forwarder && isProcessAlive(state.forwarder)) {
     await attempt('forwarder', async () => process.kill(state.forwarder!.pid, 'SIGKILL'));
@@ -40,14 +46,10 @@ export async function teardownContainer(
   if (state?.network) await attempt('network', () => ctx.network.teardownContainer(state.network!));
   if (paths.writable)
     await attempt('writable layer', () => rm(paths.writable, { recursive: true, force: true }));
-  if (state) await attempt('name', () => unlink(join(namesDir(ctx.config), state.name)).catch(ignoreMissing));
+  if (state) await attempt('name', () => releaseName(ctx.config, state.name, id));
   // The directory goes last: its state file is what makes a retry possible.
   if (errors.length === 0) await attempt('files', () => rm(paths.dir, { recursive: true, force: true }));
   if (errors.length) {
     throw new AggregateError(errors, `could not remove every resource of container ${id.slice(0, 12)}`);
   }
-}
-
-function ignoreMissing(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'ENOENT') throw error;
 }

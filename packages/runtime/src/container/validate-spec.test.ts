@@ -26,7 +26,17 @@ describe('validateSpec', () => {
     ]);
     expect(spec.startupTimeoutMs).toBe(60_000);
     expect(spec.writableLayer).toBe('tmpfs');
-    expect(spec.stopSignal).toBe('SIGTERM');
+    // No default here: the image's STOPSIGNAL applies first, then SIGTERM.
+    expect(spec.stopSignal).toBeUndefined();
+  });
+  it('rejects waiting for listening ports when there is no port to check', () => {
+    rejects({ image: 'x', wait: { type: 'ports' } }, /needs ports to check/);
+    rejects(
+      { image: 'x', wait: { type: 'all', of: [{ type: 'ports', ports: [] }] } },
+      /needs ports to check/,
+    );
+    expect(validateSpec({ image: 'x', wait: { type: 'ports', ports: [80] } }).wait).toBeDefined();
+    expect(validateSpec({ image: 'x', ports: [80], wait: { type: 'ports' } }).wait).toBeDefined();
   });
   it('rejects ports out of range', () => {
     rejects({ image: 'x', ports: [70000] }, /port 70000 is out of range/);

@@ -11,7 +11,6 @@ export interface ResolvedSpec extends ContainerSpec {
   readonly ports: readonly Required<PortSpec>[];
   readonly startupTimeoutMs: number;
   readonly writableLayer: 'tmpfs' | 'disk';
-  readonly stopSignal: string;
 }
 
 function invalid(message: string): CspecError {
@@ -39,6 +38,11 @@ function checkWait(wait: WaitSpec, ports: readonly number[]): void {
   switch (wait.type) {
     case 'ports':
       for (const p of wait.ports ?? []) checkPort(p, 'wait port', false);
+      if ((wait.ports ?? ports).length === 0) {
+        throw invalid(
+          'waiting for listening ports needs ports to check — publish them (ports) or list them (wait.ports)',
+        );
+      }
       return;
     case 'log':
       try {
@@ -126,8 +130,9 @@ export function validateSpec(spec: ContainerSpec): ResolvedSpec {
   const timeout = spec.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
   if (!(Number.isFinite(timeout) && timeout > 0))
     throw invalid(`startupTimeoutMs must be positive, got ${timeout}`);
-  const stopSignal = spec.stopSignal ?? 'SIGTERM';
-  if (!SIGNAL.test(stopSignal)) throw invalid(`stop signal "${stopSignal}" is invalid`);
+  const stopSignal = spec.stopSignal;
+  if (stopSignal !== undefined && !SIGNAL.test(stopSignal))
+    throw invalid(`stop signal "${stopSignal}" is invalid`);
   if (spec.wait)
     checkWait(
       spec.wait,
@@ -138,6 +143,5 @@ export function validateSpec(spec: ContainerSpec): ResolvedSpec {
     ports,
     startupTimeoutMs: timeout,
     writableLayer: spec.writableLayer ?? 'tmpfs',
-    stopSignal,
   };
 }

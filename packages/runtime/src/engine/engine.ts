@@ -8,7 +8,10 @@ import type { ImageProgress, ImageService } from '../image/types.js';
 export interface ExitStatus {
   /** Exit code; 128 + n when killed by signal n. */
   readonly exitCode: number;
-  /** Set when the container was killed because it ran out of memory. */
+  /**
+   * Set when the kernel's OOM killer killed a process of the container's
+   * cgroup: its init if `exitCode` is 137, otherwise one of its children.
+   */
   readonly oomKilled: boolean;
 }
 

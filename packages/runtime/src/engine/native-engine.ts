@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { detectCgroupDriver } from '../cgroup/detect.js';
 import type { CgroupMode } from '../cgroup/driver.js';
 import { type ConfigOverrides, resolveConfig } from '../config.js';
-import { finishedAt, NativeContainer, readExitStatus } from '../container/native-container.js';
-import { containerPaths, namesDir } from '../container/paths.js';
+import { containerIdByName } from '../container/names.js';
+import { NativeContainer } from '../container/native-container.js';
+import { containerPaths } from '../container/paths.js';
 import type { ContainerSpec } from '../container/spec.js';
 import { startContainer } from '../container/start-container.js';
 import { type ContainerState, listContainerStates } from '../container/state.js';
@@ -58,6 +57,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   let session: Promise<Session> | undefined;
   let sweep: Promise<unknown> | undefined;
   let closed = false;
+  const closing = new AbortController();
+  const starting = new Set<Promise<unknown>>();
 
   const getSession = () => {
     if (!session) {
@@ -71,32 +72,24 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const handleFor = async (state: ContainerState): Promise<NativeContainer> => {
     const live = owned.get(state.id);
     if (live) return live;
-    const image = await ctx.images.resolve(state.image).catch(() => undefined);
-    const paths = containerPaths(config, state.id, state.writable);
     const handle = new NativeContainer({
       ctx,
       state,
-      paths,
-      layerDirs: image?.layerDirs ?? [],
+      paths: containerPaths(config, state.id, state.writable),
+      layerDirs: state.layerDirs ?? [],
       forwards: [],
-      spawnMonitor: () => {
-        throw new CspecError(
-          'CSPEC_INTERNAL',
-          'restart is only possible from the process that started the container',
-        );
-      },
+      spawnMonitor: undefined,
       onRemoved: () => {},
     });
-    const pid = Number((await readFile(join(paths.dir, 'pid'), 'utf8').catch(() => '')).trim());
-    if (pid) await handle.waitStarted(AbortSignal.timeout(1000)).catch(() => undefined);
+    await handle.loadStarted();
     return handle;
   };
 
   const find = async (idOrName: string): Promise<ContainerState> => {
-    const byName = await readFile(join(namesDir(config), idOrName), 'utf8').catch(() => undefined);
+    const byName = await containerIdByName(config, idOrName).catch(() => undefined);
     const states = await listContainerStates(config);
     const matches = byName
-      ? states.filter((s) => s.id === byName.trim())
+      ? states.filter((s) => s.id === byName)
       : states.filter((s) => s.id.startsWith(idOrName) && idOrName.length >= 3);
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) {
@@ -110,43 +103,38 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     });
   };
 
-  const info = async (state: ContainerState): Promise<ContainerInfo> => {
-    const live = owned.get(state.id);
-    if (live) return live.info();
-    const paths = containerPaths(config, state.id, state.writable);
-    const exit = await readExitStatus(ctx, paths, state.id).catch(() => undefined);
-    const pid = Number((await readFile(join(paths.dir, 'pid'), 'utf8').catch(() => '')).trim()) || undefined;
-    const running = !exit && pid !== undefined && existsSync(`/proc/${pid}`);
-    return {
-      id: state.id,
-      name: state.name,
-      image: state.image,
-      status: exit ? 'exited' : running ? 'running' : 'created',
-      createdAt: state.createdAt,
-      finishedAt: exit ? await finishedAt(paths) : undefined,
-      command: state.command,
-      ports: Object.fromEntries(Object.entries(state.ports).map(([k, v]) => [Number(k), v])),
-      exit,
-      pid: running ? pid : undefined,
-      labels: state.labels,
-      ipAddress: state.ipAddress,
-      detached: state.sessionId === null,
-    };
-  };
+  const info = async (state: ContainerState): Promise<ContainerInfo> => (await handleFor(state)).info();
 
   const engine: Engine = {
     kind: 'native',
     images: ctx.images,
     async run(spec: ContainerSpec, runOptions: RunOptions = {}) {
-      if (closed) throw new CspecError('CSPEC_INTERNAL', 'this engine was closed');
-      const sessionId = runOptions.detached ? null : (await getSession()).id;
-      const container = await startContainer(ctx, spec, {
-        ...runOptions,
-        sessionId,
-        onRemoved: (id) => owned.delete(id),
-      });
-      if (!runOptions.detached) owned.set(container.id, container);
-      return container;
+      if (closed) throw engineClosed();
+      const signal = runOptions.signal
+        ? AbortSignal.any([runOptions.signal, closing.signal])
+        : closing.signal;
+      const start = (async () => {
+        const sessionId = runOptions.detached ? null : (await getSession()).id;
+        return startContainer(ctx, spec, {
+          ...runOptions,
+          signal,
+          sessionId,
+          onRemoved: (id) => owned.delete(id),
+        });
+      })();
+      starting.add(start);
+      try {
+        const container = await start;
+        if (closed && !runOptions.detached) {
+          // close() ran while this container was starting: it must not outlive the engine.
+          await container.remove();
+          throw engineClosed();
+        }
+        if (!runOptions.detached) owned.set(container.id, container);
+        return container;
+      } finally {
+        starting.delete(start);
+      }
     },
     async container(idOrName) {
       return handleFor(await find(idOrName));
@@ -179,6 +167,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     async close() {
       if (closed) return;
       closed = true;
+      // Starts in flight stop at their next step and clean up after themselves.
+      closing.abort(engineClosed());
+      await Promise.allSettled([...starting]);
       const results = await Promise.allSettled([...owned.values()].map((c) => c.remove()));
       await sweep;
       if (session) await (await session).close();
@@ -195,6 +186,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     },
   };
   return engine;
+}
+
+function engineClosed(): CspecError {
+  return new CspecError('CSPEC_ABORTED', 'this engine was closed', {
+    hint: 'create a new engine (createEngine()) to start more containers',
+  });
 }
 
 function randomNetworkName(): string {

@@ -141,8 +141,7 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
     name,
     binary,
     start({ id, keep, bundle, dir, stdio }) {
-      debug('start %s', id);
-      return spawn(
+      const child = spawn(
         '/bin/sh',
         ['-c', MONITOR, 'cspec-monitor', binary, bundle, id, dir, keep ? '--keep' : ''],
         {
@@ -150,6 +149,8 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
           detached: true,
         },
       );
+      debug('start %s: monitor pid %d', id, child.pid);
+      return child;
     },
     async exec(id, args, options = {}) {
       const argv = ['exec'];

@@ -58,18 +58,44 @@ function tcpConnects(host: string, port: number, signal: AbortSignal): Promise<b
   });
 }
 
+/**
+ * Runs checks side by side until all pass; when one fails, the others stop
+ * polling at once instead of running on until the deadline.
+ */
+async function allOf(
+  checks: readonly ((signal: AbortSignal) => Promise<void>)[],
+  signal: AbortSignal,
+): Promise<void> {
+  const failed = new AbortController();
+  const both = AbortSignal.any([signal, failed.signal]);
+  try {
+    await Promise.all(
+      checks.map((check) =>
+        check(both).catch((error: unknown) => {
+          failed.abort(error);
+          throw error;
+        }),
+      ),
+    );
+  } finally {
+    failed.abort();
+  }
+}
+
 async function waitPorts(spec: { ports?: readonly number[] }, target: WaitTarget, signal: AbortSignal) {
   const ports = spec.ports ?? Object.keys(target.ports).map(Number);
-  await Promise.all(
-    ports.map((port) =>
-      poll(signal, FAST_POLL_MS, target, async () => {
-        const pid = target.pid();
-        if (pid === undefined || !(await isListeningInside(pid, port))) return false;
-        // Inside is listening; now prove the host can reach it the way clients will.
-        if (!target.ipAddress) return true;
-        return tcpConnects(target.ipAddress, port, signal);
-      }),
+  await allOf(
+    ports.map(
+      (port) => (signal) =>
+        poll(signal, FAST_POLL_MS, target, async () => {
+          const pid = target.pid();
+          if (pid === undefined || !(await isListeningInside(pid, port))) return false;
+          // Inside is listening; now prove the host can reach it the way clients will.
+          if (!target.ipAddress) return true;
+          return tcpConnects(target.ipAddress, port, signal);
+        }),
     ),
+    signal,
   );
 }
 
@@ -157,8 +183,10 @@ export async function waitFor(spec: WaitSpec, target: WaitTarget, signal: AbortS
     case 'exit':
       return waitExit(target, signal);
     case 'all':
-      await Promise.all(spec.of.map((s) => waitFor(s, target, signal)));
-      return;
+      return allOf(
+        spec.of.map((s) => (signal) => waitFor(s, target, signal)),
+        signal,
+      );
   }
 }
 

@@ -1,0 +1,74 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { isCspecError } from '../errors.js';
+import { NotReadyError, type WaitTarget, waitFor } from './wait-for.js';
+
+function fakeTarget(overrides: Partial<WaitTarget> = {}): WaitTarget & { execs: number } {
+  const target = {
+    execs: 0,
+    pid: () => undefined,
+    ipAddress: undefined,
+    ports: {},
+    async exec() {
+      target.execs++;
+      return { exitCode: 1, stdout: '', stderr: '', output: '' };
+    },
+    logText: async () => '',
+    exited: () => undefined,
+    ...overrides,
+  };
+  return target;
+}
+
+describe('waitFor', () => {
+  it('all: when one check fails, the others stop polling', async () => {
+    const target = fakeTarget();
+    const error = await waitFor(
+      {
+        type: 'all',
+        of: [
+          { type: 'command', command: ['false'] },
+          { type: 'http', port: 80 },
+        ],
+      },
+      target,
+      AbortSignal.timeout(10_000),
+    ).catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_INVALID_SPEC')).toBe(true);
+    const after = target.execs;
+    await sleep(400);
+    expect(target.execs).toBe(after);
+  });
+
+  it('all: resolves once every check passed', async () => {
+    let log = '';
+    setTimeout(() => {
+      log = 'ready\n';
+    }, 50);
+    const target = fakeTarget({
+      logText: async () => log,
+      exec: async () => ({ exitCode: 0, stdout: '', stderr: '', output: '' }),
+    });
+    await waitFor(
+      {
+        type: 'all',
+        of: [
+          { type: 'log', pattern: 'ready' },
+          { type: 'command', command: ['true'] },
+        ],
+      },
+      target,
+      AbortSignal.timeout(5_000),
+    );
+    expect(log).toBe('ready\n');
+  });
+
+  it('fails with the exit code when the container exits before it is ready', async () => {
+    const target = fakeTarget({ exited: () => ({ exitCode: 3, oomKilled: false }) });
+    const error = await waitFor({ type: 'log', pattern: 'never' }, target, AbortSignal.timeout(5_000)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NotReadyError);
+    expect((error as Error).message).toContain('exited with code 3');
+  });
+});
