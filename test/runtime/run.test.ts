@@ -164,4 +164,30 @@ describe('running a container', () => {
     await c.remove();
     expect((await engine.list({ all: true })).some((i) => i.id === c.id)).toBe(false);
   });
+
+  it('a handle from another engine cannot restart it, and its wait and log follow end when it is removed', async () => {
+    const c = await engine.run({ image: IMAGE, command: ['sh', '-c', 'echo hi; exec sleep 300'] });
+    const other = await testEngine();
+    try {
+      const seen = await other.container(c.id);
+      expect((await seen.info()).status).toBe('running');
+      await expect(seen.restart()).rejects.toMatchObject({ code: 'CSPEC_INVALID_SPEC' });
+      expect((await c.info()).status).toBe('running');
+
+      const waited = seen.wait().then(
+        (exit) => `exit ${exit.exitCode}`,
+        (error: { code?: string }) => error.code,
+      );
+      const lines: string[] = [];
+      const followed = (async () => {
+        for await (const line of seen.logs({ follow: true })) lines.push(line);
+      })();
+      await c.remove();
+      expect(['exit 137', 'CSPEC_CONTAINER_NOT_FOUND']).toContain(await waited);
+      await followed;
+      expect(lines.join('')).toContain('hi');
+    } finally {
+      await other.close();
+    }
+  });
 });
