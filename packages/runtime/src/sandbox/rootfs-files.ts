@@ -1,13 +1,17 @@
-import { chmod, chown, cp, lstat, mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { chmod, cp, lchown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { FileSpec } from '../container/spec.js';
 import { CspecError } from '../errors.js';
 import type { LayeredRoot } from '../snapshot/layered-root.js';
 
 /**
- * Places files into a container's writable layer before it starts. Missing
- * parent directories are created with the mode and owner they have in the
- * image, as overlay's copy-up would, so the merged view is unchanged.
+ * Places files into a container's writable layer before it starts. Links in
+ * the target's parent directories are followed inside the image (so
+ * `/var/run/x` lands in `/run/x` when `/var/run` links there), as `docker cp`
+ * does. Missing parent directories are created with the mode and owner they
+ * have in the image, as overlay's copy-up would, so the merged view is
+ * unchanged. Nothing here follows a link onto the host: copied links are
+ * kept verbatim and modes and owners apply to the link itself.
  */
 export async function copyFilesIntoUpper(
   upperDir: string,
@@ -15,16 +19,20 @@ export async function copyFilesIntoUpper(
   files: readonly FileSpec[],
 ): Promise<void> {
   for (const file of files) {
-    const target = posix.normalize(file.target);
-    await ensureParents(upperDir, image, dirname(target));
+    const requested = posix.normalize(file.target);
+    const parent = await image.realPath(posix.dirname(requested), { followLast: true });
+    const target = posix.join(parent, posix.basename(requested));
+    await ensureParents(upperDir, image, parent);
     const dest = join(upperDir, target);
+    // A link a previous file put there is replaced, never written through.
+    if ((await lstat(dest).catch(() => undefined))?.isSymbolicLink()) await rm(dest);
     if (file.source !== undefined) {
       try {
-        await cp(file.source, dest, { recursive: true, preserveTimestamps: true });
+        await cp(file.source, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
       } catch (error) {
         throw new CspecError(
           'CSPEC_INVALID_SPEC',
-          `cannot copy "${file.source}" into the container at ${target}: ${(error as Error).message}`,
+          `cannot copy "${file.source}" into the container at ${requested}: ${(error as Error).message}`,
           { cause: error },
         );
       }
@@ -33,22 +41,25 @@ export async function copyFilesIntoUpper(
         file.contentBase64 !== undefined ? Buffer.from(file.contentBase64, 'base64') : (file.content ?? '');
       await writeFile(dest, data, { mode: file.mode ?? 0o644 });
     }
-    if (file.mode !== undefined) await chmod(dest, file.mode);
-    if (file.uid !== undefined || file.gid !== undefined) await chown(dest, file.uid ?? 0, file.gid ?? 0);
+    const isLink = (await lstat(dest)).isSymbolicLink();
+    // Linux has no mode on links (lchmod does not exist); chmod would change the link's target.
+    if (file.mode !== undefined && !isLink) await chmod(dest, file.mode);
+    if (file.uid !== undefined || file.gid !== undefined) await lchown(dest, file.uid ?? 0, file.gid ?? 0);
   }
 }
 
+/** `dir` is a path inside the image with no links left in it (see LayeredRoot.realPath). */
 async function ensureParents(upperDir: string, image: LayeredRoot, dir: string): Promise<void> {
   if (dir === '/' || dir === '.') return;
-  try {
-    await lstat(join(upperDir, dir));
+  if (
+    await lstat(join(upperDir, dir)).then(
+      () => true,
+      () => false,
+    )
+  )
     return;
-  } catch {
-    // create it below
-  }
-  await ensureParents(upperDir, image, dirname(dir));
-  const original = await image.locate(dir);
-  const info = original ? await stat(original) : undefined;
+  await ensureParents(upperDir, image, posix.dirname(dir));
+  const info = (await image.entry(dir))?.stats;
   if (info && !info.isDirectory()) {
     throw new CspecError(
       'CSPEC_INVALID_SPEC',
@@ -58,6 +69,6 @@ async function ensureParents(upperDir: string, image: LayeredRoot, dir: string):
   await mkdir(join(upperDir, dir), { mode: info ? info.mode & 0o7777 : 0o755 });
   if (info) {
     await chmod(join(upperDir, dir), info.mode & 0o7777);
-    await chown(join(upperDir, dir), info.uid, info.gid);
+    await lchown(join(upperDir, dir), info.uid, info.gid);
   }
 }

@@ -1,40 +1,101 @@
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstat, readFile, readlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { CspecError } from '../errors.js';
 
 /**
  * Read-only view of an image's root filesystem from the host, without
  * mounting it: a path is looked up from the top layer down, honouring
- * whiteouts (`.wh.NAME`) and opaque directories (`.wh..wh..opq`).
+ * whiteouts (`.wh.NAME`) and opaque directories (`.wh..wh..opq`). Symbolic
+ * links are resolved inside the image — an absolute link points into the
+ * image's root, never the host's.
  */
 export interface LayeredRoot {
-  /** Host path of the file that the container would see at `path`, or undefined. */
+  /**
+   * The path inside the image that `path` leads to, with every symbolic link
+   * on the way resolved (the last component too, when `followLast`).
+   */
+  realPath(path: string, options?: { readonly followLast?: boolean }): Promise<string>;
+  /** The host file the container would see at `path` (links followed), or undefined. */
   locate(path: string): Promise<string | undefined>;
+  /** What the container would see at exactly `path` (no link followed): host path and lstat. */
+  entry(path: string): Promise<LayerEntry | undefined>;
   readText(path: string): Promise<string | undefined>;
 }
 
-async function exists(path: string): Promise<boolean> {
+export interface LayerEntry {
+  readonly hostPath: string;
+  readonly stats: Stats;
+}
+
+/** Linux gives up after 40 links in one lookup (ELOOP); so does this. */
+const MAX_LINKS = 40;
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   try {
-    await stat(path);
-    return true;
+    return await lstat(path);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 /** `dirs` are listed TOP FIRST (e.g. the writable layer, then image layers from the top). */
 export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
-  const locate = async (path: string): Promise<string | undefined> => {
-    const rel = path.replace(/^\/+/, '');
+  // `path` must be free of links in its parent components (see realPath).
+  const entry = async (path: string): Promise<LayerEntry | undefined> => {
+    const rel = posix.normalize(path).replace(/^\/+/, '');
+    if (rel === '' || rel === '.') {
+      const stats = await lstatOrUndefined(dirs.at(-1) ?? '/nonexistent');
+      return stats ? { hostPath: dirs.at(-1)!, stats } : undefined;
+    }
     for (const dir of dirs) {
-      const candidate = join(dir, rel);
-      if (await exists(candidate)) return candidate;
+      const hostPath = join(dir, rel);
+      const stats = await lstatOrUndefined(hostPath);
+      if (stats) return { hostPath, stats };
       // A whiteout of the entry or an opaque parent hides everything below this layer.
-      if (await exists(join(dir, dirname(rel), `.wh.${basename(rel)}`))) return undefined;
-      if (await exists(join(dir, dirname(rel), '.wh..wh..opq'))) return undefined;
+      if (await lstatOrUndefined(join(dir, posix.dirname(rel), `.wh.${posix.basename(rel)}`)))
+        return undefined;
+      if (await lstatOrUndefined(join(dir, posix.dirname(rel), '.wh..wh..opq'))) return undefined;
     }
     return undefined;
   };
+
+  const realPath = async (path: string, options: { readonly followLast?: boolean } = {}) => {
+    let pending = path.split('/').filter(Boolean);
+    let resolved: string[] = [];
+    let links = 0;
+    while (pending.length > 0) {
+      const [name, ...rest] = pending as [string, ...string[]];
+      pending = rest;
+      if (name === '.') continue;
+      if (name === '..') {
+        resolved.pop();
+        continue;
+      }
+      const candidate = `/${[...resolved, name].join('/')}`;
+      const found = await entry(candidate);
+      if (found?.stats.isSymbolicLink() && (pending.length > 0 || options.followLast)) {
+        if (++links > MAX_LINKS) {
+          throw new CspecError(
+            'CSPEC_INVALID_SPEC',
+            `too many levels of symbolic links in the image at ${path}`,
+          );
+        }
+        const target = await readlink(found.hostPath);
+        if (target.startsWith('/')) resolved = [];
+        pending = [...target.split('/').filter(Boolean), ...pending];
+        continue;
+      }
+      resolved.push(name);
+    }
+    return `/${resolved.join('/')}`;
+  };
+
+  const locate = async (path: string) => (await entry(await realPath(path, { followLast: true })))?.hostPath;
+
   return {
+    realPath,
+    entry,
     locate,
     async readText(path) {
       const found = await locate(path);
