@@ -28,6 +28,16 @@ function listen(port: number): Promise<Server> {
   });
 }
 
+const FORWARDER_READY_MS = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Published ports of a detached container must outlive this process: the
  * listening sockets are opened here (so the kernel picks free ports without
@@ -48,31 +58,42 @@ export async function startDetachedForwarder(
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
-    const acked = new Promise<void>((resolve, reject) => {
-      let acks = 0;
-      child.on('message', () => {
-        acks++;
-        if (acks === ports.length) resolve();
+    try {
+      const acked = new Promise<void>((resolve, reject) => {
+        let acks = 0;
+        child.on('message', () => {
+          acks++;
+          if (acks === ports.length) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`port forwarder exited with code ${code}`)));
       });
-      child.once('exit', (code) => reject(new Error(`port forwarder exited with code ${code}`)));
-    });
-    const result: Record<string, number> = {};
-    await Promise.all(
-      ports.map(
-        (p, i) =>
-          new Promise<void>((resolve, reject) => {
-            const message: ForwarderMessage = { targetHost, targetPort: p.container };
-            child.send(message, servers[i], (error) => (error ? reject(error) : resolve()));
-            const address = servers[i]!.address();
-            if (address && typeof address === 'object') result[String(p.container)] = address.port;
-          }),
-      ),
-    );
-    await acked;
-    child.disconnect();
-    child.unref();
-    const pid = child.pid!;
-    return { ports: result, process: { pid, startTime: readStartTime(pid) ?? '' } };
+      const result: Record<string, number> = {};
+      await Promise.all(
+        ports.map(
+          (p, i) =>
+            new Promise<void>((resolve, reject) => {
+              const message: ForwarderMessage = { targetHost, targetPort: p.container };
+              child.send(message, servers[i], (error) => (error ? reject(error) : resolve()));
+              const address = servers[i]!.address();
+              if (address && typeof address === 'object') result[String(p.container)] = address.port;
+            }),
+        ),
+      );
+      await withTimeout(acked, FORWARDER_READY_MS, 'the port forwarder did not take over the ports');
+      child.disconnect();
+      child.unref();
+      const pid = child.pid!;
+      return { ports: result, process: { pid, startTime: readStartTime(pid) ?? '' } };
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw new CspecError(
+        'CSPEC_INTERNAL',
+        `could not start the port forwarder of a detached container: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
   } finally {
     for (const s of servers) s.close();
   }

@@ -1,4 +1,5 @@
 import { open, readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The last `lines` lines of a text (all of it when `lines` is undefined). */
@@ -27,11 +28,16 @@ export async function* streamLogFile(
   path: string,
   options: { tail?: number; follow?: boolean; signal?: AbortSignal; done: () => boolean; pollMs?: number },
 ): AsyncGenerator<string> {
-  const first = await readLogText(path);
-  const initial = tailLines(first, options.tail);
+  // Bytes, not text: a character split across two reads must not become two replacement characters.
+  const decoder = new StringDecoder('utf8');
+  const first = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return Buffer.alloc(0);
+    throw error;
+  });
+  const initial = tailLines(decoder.write(first), options.tail);
   if (initial) yield initial;
   if (!options.follow) return;
-  let offset = Buffer.byteLength(first);
+  let offset = first.length;
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return;
   try {
@@ -40,10 +46,15 @@ export async function* streamLogFile(
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
       if (bytesRead > 0) {
         offset += bytesRead;
-        yield buffer.subarray(0, bytesRead).toString();
+        const text = decoder.write(buffer.subarray(0, bytesRead));
+        if (text) yield text;
         continue;
       }
-      if (options.done() || options.signal?.aborted) return;
+      if (options.done() || options.signal?.aborted) {
+        const rest = decoder.end();
+        if (rest) yield rest;
+        return;
+      }
       try {
         await sleep(options.pollMs ?? 50, undefined, options.signal ? { signal: options.signal } : undefined);
       } catch {

@@ -13,6 +13,7 @@ import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
+import { isProcessAlive, type ProcessIdentity } from '../util/process-identity.js';
 import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
 import { startDetachedForwarder } from './detached-forwarder.js';
 import { releaseName, reserveName } from './names.js';
@@ -127,6 +128,7 @@ export async function startContainer(
     ociRuntime: ctx.runtime.binary,
   };
   const forwards: PortForward[] = [];
+  let forwarder: ProcessIdentity | undefined;
   let container: NativeContainer | undefined;
   try {
     // The directory first: a name whose container directory exists is taken (see names.ts).
@@ -162,6 +164,7 @@ export async function startContainer(
       if (!net.ipAddress) throw new CspecError('CSPEC_INTERNAL', 'published ports need a container address');
       if (options.detached) {
         const detached = await startDetachedForwarder(ctx.config, net.ipAddress, spec.ports);
+        forwarder = detached.process;
         state = { ...state, ports: detached.ports, forwarder: detached.process };
       } else {
         const ports: Record<string, number> = {};
@@ -256,6 +259,8 @@ export async function startContainer(
       .catch(() => '');
     const exitCode = container?.exited?.exitCode;
     await Promise.all(forwards.map((f) => f.close().catch(() => {})));
+    // Teardown finds the forwarder in the state file, unless writing that is what failed.
+    if (forwarder && isProcessAlive(forwarder)) process.kill(forwarder.pid, 'SIGKILL');
     await (container ? container.remove() : teardownContainer(ctx, id, paths.writable)).catch((e) =>
       debug('cleanup after failure: %O', e),
     );
