@@ -82,4 +82,30 @@ describe('readiness strategies', () => {
     expect(await c.logText()).toContain('http listening');
     await c.remove();
   });
+
+  it('checks readiness again after a restart, on the new output only', async () => {
+    // Prints `ready` on the first boot only; the writable layer remembers the boot across restarts.
+    const script =
+      'if [ -e /booted ]; then echo "boot again"; else touch /booted; echo ready; fi; exec sleep 300';
+    const c = await engine().run({
+      image: IMAGE,
+      command: ['sh', '-c', script],
+      wait: { type: 'log', pattern: 'ready' },
+      startupTimeoutMs: 1500,
+    });
+    // The first boot's `ready` is still in the log, but it must not count for the restart.
+    const error = await c.restart({ timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CSPEC_CONTAINER_NOT_READY' });
+    expect(await c.logText()).toContain('boot again');
+    await c.remove();
+
+    const again = await engine().run({
+      image: IMAGE,
+      command: ['sh', '-c', script],
+      wait: { type: 'log', pattern: 'ready|boot again' },
+    });
+    await again.restart({ timeoutMs: 1000 });
+    expect((await again.logText()).match(/ready|boot again/g)).toEqual(['ready', 'boot again']);
+    await again.remove();
+  });
 });

@@ -16,6 +16,8 @@ import { CspecError } from '../errors.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import type { WaitSpec } from '../wait/spec.js';
+import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
 import { readLogText, streamLogFile } from './log-file.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerState } from './state.js';
@@ -36,11 +38,14 @@ export interface NativeContainerOptions {
   /** Starts the container's process again (restart); only the process that started it can. */
   readonly spawnMonitor: (() => ChildProcess) | undefined;
   readonly onRemoved: (id: string) => void;
+  /** What makes the container ready, checked after start and after every restart. */
+  readonly readiness?: { readonly wait: WaitSpec; readonly timeoutMs: number } | undefined;
 }
 
 const STARTED_POLL_MS = 2;
 const VANISHED_GRACE_MS = 1_000;
 const SETTLE_START_MS = 10_000;
+const RESTART_TIMEOUT_MS = 60_000;
 
 /** Reads how a container ended from the files its monitor left; undefined while it runs. */
 export async function readExitStatus(
@@ -173,6 +178,42 @@ export class NativeContainer implements Container {
     const runtime = this.#ctx.runtime.name;
     // A process that is gone already has run (and ended): the exit status tells the rest.
     return comm !== runtime && !comm.startsWith(`${runtime}:`);
+  }
+
+  /**
+   * Waits until the readiness strategy passes. Log checks only see what was
+   * written since `logsFrom` (a byte offset: the size of the log at a restart).
+   */
+  async waitReady(signal: AbortSignal, deadline: AbortSignal, logsFrom = 0): Promise<void> {
+    const readiness = this.#options.readiness;
+    if (!readiness) return;
+    const what = describeWait(readiness.wait);
+    await waitFor(
+      readiness.wait,
+      {
+        pid: () => this.pid,
+        ipAddress: this.#state.ipAddress,
+        ports: this.ports,
+        exec: (command, s) => this.exec(command, { signal: s }),
+        logText: async () =>
+          logsFrom === 0
+            ? this.logText()
+            : ((await readFile(this.#paths.log).catch(() => undefined))?.subarray(logsFrom).toString() ?? ''),
+        exited: () => this.#exit,
+      },
+      signal,
+    ).catch((error: unknown) => {
+      if (deadline.aborted) {
+        throw new CspecError(
+          'CSPEC_CONTAINER_NOT_READY',
+          `container did not become ready within ${readiness.timeoutMs} ms (waiting for ${what}) — raise startupTimeoutMs or check the wait strategy`,
+        );
+      }
+      if (error instanceof NotReadyError) {
+        throw new CspecError('CSPEC_CONTAINER_NOT_READY', `${error.message} (waiting for ${what})`);
+      }
+      throw error;
+    });
   }
 
   /** For a handle found on disk: learns the init's pid if the runtime recorded one. */
@@ -388,8 +429,12 @@ export class NativeContainer implements Container {
       ),
     );
     this.#pid = undefined;
+    const logsFrom = (await stat(this.#paths.log).catch(() => undefined))?.size ?? 0;
     this.#attach(spawnMonitor());
-    await this.waitStarted(AbortSignal.timeout(30_000));
+    // Like the first start: one deadline for starting and becoming ready again.
+    const deadline = AbortSignal.timeout(this.#options.readiness?.timeoutMs ?? RESTART_TIMEOUT_MS);
+    await this.waitStarted(deadline);
+    await this.waitReady(deadline, deadline, logsFrom);
   }
 
   /** Removes the container and everything it holds. Concurrent and repeated calls share one removal. */

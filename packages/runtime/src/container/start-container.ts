@@ -14,7 +14,7 @@ import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
 import { isProcessAlive, type ProcessIdentity } from '../util/process-identity.js';
-import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
+import { describeWait } from '../wait/wait-for.js';
 import { startDetachedForwarder } from './detached-forwarder.js';
 import { releaseName, reserveName } from './names.js';
 import { NativeContainer, type PortForward } from './native-container.js';
@@ -224,27 +224,22 @@ export async function startContainer(
     phase = `starting the process with ${ctx.runtime.name}`;
     const monitor = spawnMonitor();
     container = new NativeContainer(
-      { ctx, state, paths, layerDirs: image.layerDirs, forwards, spawnMonitor, onRemoved: options.onRemoved },
+      {
+        ctx,
+        state,
+        paths,
+        layerDirs: image.layerDirs,
+        forwards,
+        spawnMonitor,
+        onRemoved: options.onRemoved,
+        ...(spec.wait ? { readiness: { wait: spec.wait, timeoutMs: spec.startupTimeoutMs } } : {}),
+      },
       monitor,
     );
     await container.waitStarted(signal);
     if (spec.wait) {
       phase = `waiting for ${describeWait(spec.wait)}`;
-      const started = container;
-      await waitFor(
-        spec.wait,
-        {
-          pid: () => started.pid,
-          ipAddress: state.ipAddress,
-          ports: started.ports,
-          exec: (command, s) => started.exec(command, { signal: s }),
-          logText: () => started.logText(),
-          exited: () => started.exited,
-        },
-        signal,
-      ).catch((error: unknown) => {
-        throw readinessError(error, spec, deadline);
-      });
+      await container.waitReady(signal, deadline);
     }
     debug('started %s (%s)', name, id.slice(0, 12));
     return container;
@@ -291,20 +286,6 @@ async function checkBindSources(spec: ResolvedSpec): Promise<void> {
       );
     }
   }
-}
-
-function readinessError(error: unknown, spec: ResolvedSpec, deadline: AbortSignal): unknown {
-  const what = spec.wait ? describeWait(spec.wait) : 'start';
-  if (deadline.aborted) {
-    return new CspecError(
-      'CSPEC_CONTAINER_NOT_READY',
-      `container did not become ready within ${spec.startupTimeoutMs} ms (waiting for ${what}) — raise startupTimeoutMs or check the wait strategy`,
-    );
-  }
-  if (error instanceof NotReadyError) {
-    return new CspecError('CSPEC_CONTAINER_NOT_READY', `${error.message} (waiting for ${what})`);
-  }
-  return error;
 }
 
 function wrapStartError(
