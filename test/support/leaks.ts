@@ -14,7 +14,7 @@ export interface HostResources {
   readonly runtimeContainers: string[];
   readonly containerDirs: string[];
   readonly writableLayers: string[];
-  /** `pid ppid pgid state args` of every runc process. */
+  /** `pid ppid pgid state args` of every runc or crun process. */
   readonly runcProcesses: string[];
   /** iptables FORWARD rules cspec adds for its bridges. */
   readonly forwardRules: string[];
@@ -49,10 +49,10 @@ export function hostResources(): HostResources {
       .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
       .filter((n) => /^cs/.test(n)),
     cgroups,
-    runtimeContainers: dirNames('/run/runc'),
+    runtimeContainers: [...dirNames('/run/runc'), ...dirNames('/run/crun')],
     containerDirs: dirNames(`${config.runDir}/containers`),
     writableLayers: dirNames(config.tmpfsDir),
-    runcProcesses: lines('ps', ['-C', 'runc', '-o', 'pid=,ppid=,pgid=,stat=,args=']).map((l) => l.trim()),
+    runcProcesses: lines('ps', ['-C', 'runc,crun', '-o', 'pid=,ppid=,pgid=,stat=,args=']).map((l) => l.trim()),
     forwardRules: lines('iptables', ['-w', '5', '-S', 'FORWARD']).filter((r) =>
       r.includes('--comment cspec '),
     ),

@@ -1,6 +1,6 @@
 /**
  * The cgroup side of a container. runc/crun create the cgroup and apply the
- * limits from the OCI config; a driver reads what happened (OOM kills, usage)
+ * limits from the OCI config; a driver reads what happened (OOM kills)
  * and removes leftovers when the OCI runtime's own state is gone.
  */
 export type CgroupMode = 'v1' | 'hybrid' | 'v2';
@@ -11,8 +11,7 @@ export interface CgroupDriver {
   pathFor(containerId: string): string;
   /** How many processes the kernel's OOM killer killed in the container's cgroup. */
   oomKillCount(containerId: string): Promise<number>;
-  memoryUsageBytes(containerId: string): Promise<number | undefined>;
-  /** Ids of containers that have a cgroup (for leak sweeps). */
+  /** Ids of containers that have a cgroup (what leak checks look at). */
   list(): Promise<string[]>;
   /** SIGKILLs every process left in the cgroup and removes it everywhere. Idempotent. */
   remove(containerId: string): Promise<void>;

@@ -32,10 +32,6 @@ export function createV1Driver(options: {
         (await readTextIfExists(`${root}/memory/${cgroupName(id)}/memory.oom_control`)) ?? '',
       );
     },
-    async memoryUsageBytes(id) {
-      const text = await readTextIfExists(`${root}/memory/${cgroupName(id)}/memory.usage_in_bytes`);
-      return text === undefined ? undefined : Number(text);
-    },
     async list() {
       const ids = new Set<string>();
       for (const h of hierarchies) {

@@ -12,10 +12,6 @@ export function createV2Driver(options: { readonly root: string }): CgroupDriver
     async oomKillCount(id) {
       return parseOomKillCount((await readTextIfExists(`${dir(id)}/memory.events`)) ?? '');
     },
-    async memoryUsageBytes(id) {
-      const text = await readTextIfExists(`${dir(id)}/memory.current`);
-      return text === undefined ? undefined : Number(text);
-    },
     async list() {
       return (await listDirNames(root))
         .filter((n) => n.startsWith(CGROUP_PREFIX))

@@ -68,6 +68,12 @@ export async function readExitStatus(
   return status;
 }
 
+/** The init's host pid from the runtime's pid file; 0 while there is none. */
+async function readPid(paths: Pick<ContainerPaths, 'pid'>): Promise<number> {
+  const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : 0;
+}
+
 /** When the container exited: the time its monitor wrote the exit file. */
 export async function finishedAt(
   paths: Pick<ContainerPaths, 'exit' | 'exitJson'>,
@@ -155,7 +161,7 @@ export class NativeContainer implements Container {
    */
   async waitStarted(signal: AbortSignal): Promise<number> {
     for (;;) {
-      const pid = Number((await readFile(`${this.#paths.dir}/pid`, 'utf8').catch(() => '')).trim());
+      const pid = await readPid(this.#paths);
       if (pid > 0 && (await this.#execed(pid))) {
         this.#pid = pid;
         return pid;
@@ -218,7 +224,7 @@ export class NativeContainer implements Container {
 
   /** For a handle found on disk: learns the init's pid if the runtime recorded one. */
   async loadStarted(): Promise<void> {
-    const pid = Number((await readFile(`${this.#paths.dir}/pid`, 'utf8').catch(() => '')).trim());
+    const pid = await readPid(this.#paths);
     if (pid > 0) this.#pid = pid;
   }
 
@@ -424,7 +430,7 @@ export class NativeContainer implements Container {
     await this.stop(options);
     if (this.#ctx.runtime.exists(this.id)) await this.#ctx.runtime.delete(this.id, true);
     await Promise.all(
-      [this.#paths.exit, this.#paths.exitJson, `${this.#paths.dir}/pid`, this.#paths.runtimeLog].map((f) =>
+      [this.#paths.exit, this.#paths.exitJson, this.#paths.pid, this.#paths.runtimeLog].map((f) =>
         rm(f, { force: true }),
       ),
     );

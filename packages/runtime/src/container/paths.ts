@@ -9,6 +9,8 @@ export interface ContainerPaths {
   readonly rootfs: string;
   readonly log: string;
   readonly runtimeLog: string;
+  /** Written by the OCI runtime (`--pid-file`) once the container's init exists. */
+  readonly pid: string;
   readonly exit: string;
   readonly exitJson: string;
   readonly hosts: string;
@@ -36,6 +38,7 @@ export function containerPaths(config: RuntimeConfig, id: string, writable: stri
     rootfs: join(dir, 'rootfs'),
     log: join(dir, 'container.log'),
     runtimeLog: join(dir, 'runtime.log'),
+    pid: join(dir, 'pid'),
     exit: join(dir, 'exit'),
     exitJson: join(dir, 'exit.json'),
     hosts: join(dir, 'hosts'),

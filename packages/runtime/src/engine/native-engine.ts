@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { detectCgroupDriver } from '../cgroup/detect.js';
 import type { CgroupMode } from '../cgroup/driver.js';
 import { type ConfigOverrides, resolveConfig } from '../config.js';
 import { containerIdByName } from '../container/names.js';
@@ -11,13 +10,11 @@ import { type ContainerState, listContainerStates } from '../container/state.js'
 import { createDebug } from '../debug.js';
 import { CspecError } from '../errors.js';
 import { createImageStore } from '../image/image-store.js';
-import { createNetworkManager } from '../network/network-manager.js';
-import { chooseOciRuntime } from '../sandbox/detect-runtime.js';
-import { createOciRuntime } from '../sandbox/oci-runtime.js';
 import { createSession, type Session } from '../session/session.js';
 import { sweepSessions } from '../session/sweep.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
+import { createTeardownContext } from './teardown-context.js';
 
 const debug = createDebug('cspec:engine');
 
@@ -44,14 +41,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     );
   }
   const config = resolveConfig(options);
-  const cgroups = detectCgroupDriver();
+  const teardown = createTeardownContext(config);
   const ctx: EngineContext = {
-    config,
-    cgroups,
-    runtime: createOciRuntime(chooseOciRuntime(config.ociRuntime, cgroups.mode)),
-    network: createNetworkManager(config),
+    ...teardown,
     images: createImageStore(config),
-    swapLimitSupported: swapLimitSupported(cgroups.mode),
+    swapLimitSupported: swapLimitSupported(teardown.cgroups.mode),
   };
   const owned = new Map<string, NativeContainer>();
   let session: Promise<Session> | undefined;

@@ -13,12 +13,6 @@ import { CspecError } from '../errors.js';
 
 const debug = createDebug('cspec:sandbox');
 
-export interface OciState {
-  readonly id: string;
-  readonly status: 'creating' | 'created' | 'running' | 'stopped' | 'paused';
-  readonly pid: number;
-}
-
 export interface RawExecResult {
   readonly exitCode: number;
   readonly stdout: string;
@@ -60,10 +54,8 @@ export interface OciRuntime {
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   /** Deletes the runtime's state; `force` kills a running container first. Missing containers are ignored. */
   delete(id: string, force?: boolean): Promise<void>;
-  state(id: string): Promise<OciState | undefined>;
   /** Whether the runtime holds state for the container (a file check, no process spawned). */
   exists(id: string): boolean;
-  list(): Promise<OciState[]>;
 }
 
 const MONITOR = [
@@ -175,16 +167,6 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
     },
     exists(id) {
       return existsSync(join(stateRoot, id));
-    },
-    async state(id) {
-      const result = await collect(binary, ['state', id]);
-      if (result.exitCode !== 0) return undefined;
-      return JSON.parse(result.stdout) as OciState;
-    },
-    async list() {
-      const result = await run(['list', '--format', 'json'], 'list');
-      const parsed = JSON.parse(result.stdout.trim() || 'null') as OciState[] | null;
-      return parsed ?? [];
     },
   };
 }
