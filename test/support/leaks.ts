@@ -52,7 +52,9 @@ export function hostResources(): HostResources {
     runtimeContainers: [...dirNames('/run/runc'), ...dirNames('/run/crun')],
     containerDirs: dirNames(`${config.runDir}/containers`),
     writableLayers: dirNames(config.tmpfsDir),
-    runcProcesses: lines('ps', ['-C', 'runc,crun', '-o', 'pid=,ppid=,pgid=,stat=,args=']).map((l) => l.trim()),
+    runcProcesses: lines('ps', ['-C', 'runc,crun', '-o', 'pid=,ppid=,pgid=,stat=,args=']).map((l) =>
+      l.trim(),
+    ),
     forwardRules: lines('iptables', ['-w', '5', '-S', 'FORWARD']).filter((r) =>
       r.includes('--comment cspec '),
     ),

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createDebug } from '../debug.js';
 import { CspecError } from '../errors.js';
+import { captureOutput } from '../util/capture-output.js';
 
 const debug = createDebug('cspec:network');
 
@@ -39,19 +40,14 @@ function iptables(args: readonly string[]): Promise<Result | undefined> {
   return new Promise((resolve, reject) => {
     // -w: wait for the xtables lock instead of failing when Docker or another tool holds it.
     const child = spawn('iptables', ['-w', '5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+    const output = captureOutput(child);
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') resolve(undefined);
       else reject(error);
     });
-    child.once('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
+    child.once('close', (code) =>
+      resolve({ exitCode: code ?? 1, stdout: output.stdout(), stderr: output.stderr() }),
+    );
   });
 }
 

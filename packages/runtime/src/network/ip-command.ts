@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { createDebug } from '../debug.js';
 import { abortError, CspecError } from '../errors.js';
+import { captureOutput } from '../util/capture-output.js';
 
 const debug = createDebug('cspec:network');
 
@@ -36,14 +37,7 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
       return;
     }
     const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+    const output = captureOutput(child);
     child.stdin.on('error', () => {
       // ip exited before reading everything; its exit status and stderr tell why.
     });
@@ -67,7 +61,11 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
         reject(abortError(signal, `ip ${args.join(' ')}`));
         return;
       }
-      resolve({ exitCode: code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0), stdout, stderr });
+      resolve({
+        exitCode: code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0),
+        stdout: output.stdout(),
+        stderr: output.stderr(),
+      });
     });
   });
 }
