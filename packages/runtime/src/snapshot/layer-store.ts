@@ -21,8 +21,14 @@ export interface LayerStore {
    * process published it first), the existing one is kept. `tree` is consumed
    * either way (moved in or removed). Returns the layer's `fs` directory.
    */
-  adoptDirectory(chainId: string, tree: string): Promise<string>;
+  adoptDirectory(chainId: string, tree: string, extras?: LayerExtras): Promise<string>;
   remove(chainId: string): Promise<void>;
+}
+
+/** What a layer records beside its tree. */
+export interface LayerExtras {
+  /** Directories of the tree that are opaque (overlayfs xattr); listed in `opaque` for readers. */
+  readonly opaqueDirs?: readonly string[];
 }
 
 const CHAIN_ID = /^sha256:[a-f0-9]{64}$/;
@@ -55,13 +61,16 @@ export function createLayerStore(root: string, tmpDir: string): LayerStore {
         return undefined;
       }
     },
-    async adoptDirectory(chainId, tree) {
+    async adoptDirectory(chainId, tree, extras = {}) {
       const target = dirOf(chainId);
       await mkdir(tmpDir, { recursive: true });
       await mkdir(root, { recursive: true });
       const staging = tempPath(tmpDir, 'layer');
       await mkdir(staging);
       try {
+        if (extras.opaqueDirs?.length) {
+          await writeFile(join(staging, 'opaque'), `${extras.opaqueDirs.join('\n')}\n`);
+        }
         await writeFile(join(staging, 'chain-id'), `${chainId}\n`);
         await rename(tree, join(staging, 'fs'));
         await rename(staging, target);

@@ -1,12 +1,15 @@
 import type { Stats } from 'node:fs';
 import { lstat, readFile, readlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import { CspecError } from '../errors.js';
 
 /**
  * Read-only view of an image's root filesystem from the host, without
  * mounting it: a path is looked up from the top layer down, honouring
- * whiteouts (`.wh.NAME`) and opaque directories (`.wh..wh..opq`). Symbolic
+ * whiteouts and opaque directories in both forms: the image spec's
+ * (`.wh.NAME`, `.wh..wh..opq`) and overlayfs' (a character device 0/0; the
+ * opaque xattr, which Node cannot read, so unpacked layers list their opaque
+ * directories in an `opaque` file beside their `fs/`). Symbolic
  * links are resolved inside the image — an absolute link points into the
  * image's root, never the host's.
  */
@@ -41,6 +44,21 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
 
 /** `dirs` are listed TOP FIRST (e.g. the writable layer, then image layers from the top). */
 export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
+  const opaqueLists = new Map<string, Promise<Set<string>>>();
+  const opaqueIn = (dir: string) => {
+    let list = opaqueLists.get(dir);
+    if (!list) {
+      list =
+        basename(dir) === 'fs'
+          ? readFile(join(dirname(dir), 'opaque'), 'utf8').then(
+              (text) => new Set(text.split('\n').filter(Boolean)),
+              () => new Set<string>(),
+            )
+          : Promise.resolve(new Set<string>());
+      opaqueLists.set(dir, list);
+    }
+    return list;
+  };
   // `path` must be free of links in its parent components (see realPath).
   const entry = async (path: string): Promise<LayerEntry | undefined> => {
     const rel = posix.normalize(path).replace(/^\/+/, '');
@@ -48,14 +66,17 @@ export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
       const stats = await lstatOrUndefined(dirs.at(-1) ?? '/nonexistent');
       return stats ? { hostPath: dirs.at(-1)!, stats } : undefined;
     }
+    const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
     for (const dir of dirs) {
       const hostPath = join(dir, rel);
       const stats = await lstatOrUndefined(hostPath);
+      // overlayfs' whiteout: a character device 0/0 hides the name below this layer.
+      if (stats?.isCharacterDevice() && stats.rdev === 0) return undefined;
       if (stats) return { hostPath, stats };
       // A whiteout of the entry or an opaque parent hides everything below this layer.
-      if (await lstatOrUndefined(join(dir, posix.dirname(rel), `.wh.${posix.basename(rel)}`)))
-        return undefined;
-      if (await lstatOrUndefined(join(dir, posix.dirname(rel), '.wh..wh..opq'))) return undefined;
+      if (await lstatOrUndefined(join(dir, parent, `.wh.${posix.basename(rel)}`))) return undefined;
+      if (await lstatOrUndefined(join(dir, parent, '.wh..wh..opq'))) return undefined;
+      if ((await opaqueIn(dir)).has(parent)) return undefined;
     }
     return undefined;
   };

@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isCspecError } from '../errors.js';
+import { createLayeredRoot } from './layered-root.js';
+import { unpackLayer } from './unpack-layer.js';
+
+type Entry = Parameters<ReturnType<typeof pack>['entry']>[0] & { content?: string };
+
+/** A tar made with tar-stream, as bytes. */
+async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
+  const p = pack();
+  for (const { content, ...header } of entries) {
+    await new Promise<void>((resolve, reject) =>
+      p.entry({ mtime: new Date(1_600_000_000_000), ...header }, content ?? '', (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of p) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const xattr = (path: string, name: string) =>
+  execFileSync('getfattr', ['--only-values', '-h', '-n', name, path], { encoding: 'utf8' });
+
+describe('unpackLayer', () => {
+  let root: string;
+  let dest: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'cspec-unpack-'));
+    dest = join(root, 'layer');
+    await mkdir(dest);
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  const unpack = (bytes: Buffer, lowerDirs: string[] = []) =>
+    unpackLayer(Readable.from([bytes]), dest, { lowerDirs });
+
+  it('keeps types, owners, modes, mtimes and xattrs; its diff id is the tar digest', async () => {
+    const bytes = await tarOf([
+      { name: 'srv/', type: 'directory', mode: 0o750, uid: 1000, gid: 1001 },
+      { name: 'srv/tool', mode: 0o4755, uid: 0, gid: 0, content: '#!/bin/sh\n' },
+      {
+        name: 'srv/data',
+        mode: 0o640,
+        uid: 1000,
+        gid: 1001,
+        content: 'hello',
+        pax: { 'SCHILY.xattr.user.origin': 'test' },
+      },
+      { name: 'srv/link', type: 'symlink', linkname: '/srv/data' },
+      { name: 'srv/hard', type: 'link', linkname: 'srv/data' },
+      { name: 'srv/pipe', type: 'fifo', mode: 0o600 },
+      { name: 'srv/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+    ]);
+    const result = await unpack(bytes);
+    expect(result.diffId).toBe(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+
+    const dir = await stat(join(dest, 'srv'));
+    expect([dir.mode & 0o7777, dir.uid, dir.gid]).toEqual([0o750, 1000, 1001]);
+    expect(dir.mtimeMs).toBe(1_600_000_000_000);
+    const tool = await stat(join(dest, 'srv/tool'));
+    expect(tool.mode & 0o7777).toBe(0o4755);
+    const data = await stat(join(dest, 'srv/data'));
+    expect([data.mode & 0o7777, data.uid, data.gid, data.nlink]).toEqual([0o640, 1000, 1001, 2]);
+    expect(await readFile(join(dest, 'srv/hard'), 'utf8')).toBe('hello');
+    expect((await stat(join(dest, 'srv/hard'))).ino).toBe(data.ino);
+    expect(await readlink(join(dest, 'srv/link'))).toBe('/srv/data');
+    expect((await lstat(join(dest, 'srv/pipe'))).isFIFO()).toBe(true);
+    const nul = await lstat(join(dest, 'srv/null'));
+    expect([nul.isCharacterDevice(), nul.rdev]).toEqual([true, (1 << 8) | 3]);
+    expect(xattr(join(dest, 'srv/data'), 'user.origin')).toBe('test');
+  });
+
+  it('turns whiteouts into overlayfs whiteouts and opaque markers into the opaque xattr', async () => {
+    const lower = join(root, 'lower');
+    await mkdir(join(lower, 'etc'), { recursive: true });
+    await mkdir(join(lower, 'opt/app'), { recursive: true });
+    await writeFile(join(lower, 'etc/gone'), 'x');
+    await writeFile(join(lower, 'opt/app/old'), 'x');
+    const result = await unpack(
+      await tarOf([
+        { name: 'etc/', type: 'directory' },
+        { name: 'etc/.wh.gone', content: '' },
+        { name: 'opt/app/', type: 'directory' },
+        { name: 'opt/app/.wh..wh..opq', content: '' },
+        { name: 'opt/app/new', content: 'n' },
+      ]),
+      [lower],
+    );
+    const whiteout = await lstat(join(dest, 'etc/gone'));
+    expect([whiteout.isCharacterDevice(), whiteout.rdev]).toEqual([true, 0]);
+    expect(existsSync(join(dest, 'etc/.wh.gone'))).toBe(false);
+    expect(xattr(join(dest, 'opt/app'), 'trusted.overlay.opaque')).toBe('y');
+    expect(result.opaqueDirs).toEqual(['opt/app']);
+    expect(await readdir(join(dest, 'opt/app'))).toEqual(['new']);
+    const view = createLayeredRoot([dest, lower]);
+    expect(await view.locate('/etc/gone')).toBeUndefined();
+  });
+
+  it('copies a lower-layer file up when a hard link points at it', async () => {
+    const lower = join(root, 'lower');
+    await mkdir(join(lower, 'usr/bin'), { recursive: true });
+    await writeFile(join(lower, 'usr/bin/tool'), 'binary', { mode: 0o755 });
+    await unpack(await tarOf([{ name: 'usr/bin/alias', type: 'link', linkname: 'usr/bin/tool' }]), [lower]);
+    const [alias, tool] = await Promise.all([
+      stat(join(dest, 'usr/bin/alias')),
+      stat(join(dest, 'usr/bin/tool')),
+    ]);
+    expect(alias.ino).toBe(tool.ino);
+    expect(tool.mode & 0o777).toBe(0o755);
+    expect(await readFile(join(dest, 'usr/bin/alias'), 'utf8')).toBe('binary');
+  });
+
+  it('reads gzip layers; drops overlay xattrs an image tries to set', async () => {
+    const bytes = await tarOf([
+      { name: 'a/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
+      { name: 'a/b', content: 'b' },
+    ]);
+    const result = await unpack(gzipSync(bytes));
+    expect(result.diffId).toBe(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+    expect(() => xattr(join(dest, 'a'), 'trusted.overlay.opaque')).toThrow();
+  });
+
+  it.each([
+    ['a ".." component', [{ name: '../escape', content: 'x' }]],
+    ['a ".." inside the path', [{ name: 'a/../../escape', content: 'x' }]],
+    [
+      'a path through a symbolic link',
+      [
+        { name: 'etc', type: 'symlink', linkname: '/tmp' },
+        { name: 'etc/escape', content: 'x' },
+      ],
+    ],
+  ] as const)('refuses %s and writes nothing outside', async (_what, entries) => {
+    const error = await unpack(await tarOf(entries as unknown as Entry[])).catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
+    expect((error as Error).message).toMatch(/outside the image|through the symbolic link/);
+    expect(existsSync(join(root, 'escape'))).toBe(false);
+    expect(existsSync('/tmp/escape')).toBe(false);
+  });
+
+  it('says clearly when the input is not a tar', async () => {
+    const error = await unpack(Buffer.from('this is not a tar archive, just text'.repeat(40))).catch(
+      (e: unknown) => e,
+    );
+    expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
+    expect((error as Error).message).toContain('cannot read it as a tar archive');
+  });
+});
