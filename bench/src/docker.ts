@@ -1,6 +1,6 @@
 /**
- * Docker Engine for side-by-side runs: used as found, or installed from
- * Debian's docker.io and started for the bench, then stopped again.
+ * Docker Engine for side-by-side runs (the bench) and conformance tests: used
+ * as found, or installed from Debian's docker.io and started, then stopped again.
  */
 import { execFile, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 export interface DockerHandle {
   readonly serverVersion: string;
-  /** Stops dockerd if the bench started it. */
+  /** Stops dockerd if it was started here. */
   stop(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export async function ensureDocker(log: (line: string) => void): Promise<DockerH
     });
   }
   log('starting dockerd…');
-  const out = openSync('/tmp/cspec-bench-dockerd.log', 'a');
+  const out = openSync('/tmp/cspec-dockerd.log', 'a');
   const daemon = spawn('dockerd', [], { detached: true, stdio: ['ignore', out, out] });
   daemon.unref();
   for (let i = 0; i < 120; i++) {
@@ -63,9 +63,7 @@ export async function ensureDocker(log: (line: string) => void): Promise<DockerH
     await sleep(250);
   }
   daemon.kill('SIGKILL');
-  throw new Error(
-    'dockerd did not start (see /tmp/cspec-bench-dockerd.log): the Docker comparison cannot run',
-  );
+  throw new Error('dockerd did not start (see /tmp/cspec-dockerd.log): the Docker comparison cannot run');
 }
 
 /** Makes a single-layer cspec image available to Docker under `tag`, with the same root filesystem. */

@@ -4,10 +4,13 @@
  * nothing of cspec is left (containers, netns, runc state, mounts...).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createEngine } from '@cspec/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE } from '../support/engine.js';
 import { expectNoLeaks, waitForNoLeaks } from '../support/leaks.js';
@@ -326,6 +329,38 @@ describe('other commands', () => {
     const result = await cspec(['image', 'ls', '--json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).map((i: { reference: string }) => i.reference)).toContain(IMAGE);
+  });
+
+  it('image import makes an image of a root filesystem tar that runs; image load refuses a bad archive', async () => {
+    const engine = await createEngine();
+    const work = mkdtempSync(join(tmpdir(), 'cspec-cli-import-'));
+    try {
+      const [layer] = (await engine.images.resolve(IMAGE)).layerDirs;
+      const tar = join(work, 'rootfs.tar');
+      // A tar of the base image's tree, as `docker export` would give it.
+      execFileSync('tar', ['--numeric-owner', '--xattrs', '-C', layer!, '-cf', tar, '.']);
+      const imported = await cspec([
+        'image',
+        'import',
+        '--cmd',
+        'cat /etc/debian_version',
+        tar,
+        'cspec-test/imported:1',
+      ]);
+      expect(imported.stderr).toBe('');
+      expect(imported.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
+      const run = await cspec(['run', '--rm', 'cspec-test/imported:1']);
+      expect(run.stdout).toMatch(/^12\.\d+\n$/);
+      expect((await cspec(['image', 'rm', 'cspec-test/imported:1'])).code).toBe(0);
+
+      writeFileSync(join(work, 'bad.tar'), 'not an archive\n'.repeat(100));
+      const bad = await cspec(['image', 'load', '-i', join(work, 'bad.tar')]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('cannot read it as a tar archive');
+    } finally {
+      await engine.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('network create, ls and rm', async () => {

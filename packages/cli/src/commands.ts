@@ -42,6 +42,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     aliases: ['image remove', 'rmi'],
     load: async () => (await import('./commands/image.js')).imageRmCommand,
   },
+  {
+    name: 'image load',
+    aliases: ['load'],
+    load: async () => (await import('./commands/image.js')).imageLoadCommand,
+  },
+  {
+    name: 'image import',
+    aliases: ['import'],
+    load: async () => (await import('./commands/image.js')).imageImportCommand,
+  },
   { name: 'doctor', load: async () => (await import('./commands/doctor.js')).doctorCommand },
 ];
 

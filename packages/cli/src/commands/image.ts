@@ -46,3 +46,60 @@ export const imageRmCommand = defineCommand({
     return EXIT.ok;
   },
 });
+
+export const imageLoadCommand = defineCommand({
+  name: 'image load',
+  summary: 'Load images from a `docker save` archive or an OCI archive',
+  usage: 'image load -i FILE',
+  examples: [
+    'cspec image load -i postgres.tar',
+    'docker save postgres:16 -o pg.tar && cspec image load -i pg.tar',
+  ],
+  flags: [
+    { name: 'input', short: 'i', type: 'string', placeholder: 'FILE', description: 'The archive to read' },
+  ],
+  async run({ args, out, engine, signal }) {
+    const file = args.string('input') ?? args.positionals[0];
+    if (!file) throw new UsageError('"cspec image load" needs an archive: -i FILE', 'image load');
+    const images = await (await engine()).images.load(file, {
+      signal,
+      onProgress: (event) => out.info(`${event.phase}: ${event.message}`),
+    });
+    for (const image of images) {
+      if (image.references.length === 0) out.line(`Loaded image ID: ${image.id}`);
+      for (const reference of image.references) out.line(`Loaded image: ${reference}`);
+    }
+    return EXIT.ok;
+  },
+});
+
+export const imageImportCommand = defineCommand({
+  name: 'image import',
+  summary: 'Make an image from a root filesystem tar (like docker import)',
+  usage: 'image import [--cmd COMMAND] FILE REFERENCE',
+  examples: [
+    'cspec image import rootfs.tar my/rootfs:1',
+    'docker export c1 > fs.tar && cspec image import --cmd bash fs.tar my/fs:1',
+  ],
+  flags: [
+    {
+      name: 'cmd',
+      type: 'string',
+      placeholder: 'COMMAND',
+      description: 'Default command of the image, split on spaces (e.g. "sleep infinity")',
+    },
+  ],
+  async run({ args, out, engine, signal }) {
+    const [file, reference] = args.positionals;
+    if (!file || !reference || args.positionals.length > 2) {
+      throw new UsageError('"cspec image import" needs a FILE and a REFERENCE', 'image import');
+    }
+    const cmd = args.string('cmd')?.split(' ').filter(Boolean);
+    const image = await (await engine()).images.importRootfs(file, reference, {
+      signal,
+      ...(cmd?.length ? { cmd } : {}),
+    });
+    out.line(image.id);
+    return EXIT.ok;
+  },
+});

@@ -23,6 +23,7 @@ import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
+import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { type ImageReference, parseReference } from './reference.js';
 import type { ImageSource } from './source.js';
@@ -97,7 +98,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
-      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} itself; other images arrive with registry pulls and archives (not yet supported)`,
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} itself; other images come from archives (cspec image load / import); registry pulls are not supported yet`,
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
 
@@ -194,6 +195,23 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         }
       }
       return out.sort((a, b) => a.reference.localeCompare(b.reference));
+    },
+
+    async load(file, loadOptions = {}) {
+      await sweep();
+      const images = await loadArchive({ blobs, layers, tmpDir, ...loadOptions }, file);
+      for (const image of images) {
+        for (const reference of image.references) await tags.set(reference, image.manifestDigest);
+      }
+      return images.map(({ id, references }) => ({ id, references }));
+    },
+
+    async importRootfs(file, reference, importOptions = {}) {
+      const ref = parseReference(reference);
+      await sweep();
+      const image = await importRootfs({ blobs, layers, tmpDir, ...importOptions }, file, importOptions);
+      await tags.set(ref.normalized, image.manifestDigest);
+      return { id: image.id, references: [ref.normalized] };
     },
 
     async remove(reference) {

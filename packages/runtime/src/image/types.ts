@@ -41,10 +41,26 @@ export interface ResolveImageOptions {
   readonly onProgress?: (event: ImageProgress) => void;
 }
 
+/** An image brought in from a file. */
+export interface LoadedImage {
+  /** `sha256:` of its config (the image id, as Docker reports it). */
+  readonly id: string;
+  /** The names it was tagged with (none for an untagged image of an archive). */
+  readonly references: readonly string[];
+}
+
 /** The store as the engine sees it. */
 export interface ImageService {
   /** Returns the cached image, or builds/pulls it from the source that knows the reference. */
   resolve(reference: string, options?: ResolveImageOptions): Promise<ResolvedImage>;
   list(): Promise<ImageSummary[]>;
+  /** Loads the images of a `docker save` archive or an OCI archive and tags them with their names. */
+  load(file: string, options?: ResolveImageOptions): Promise<LoadedImage[]>;
+  /** Makes a one-layer image from a root filesystem tar (like `docker import`) and tags it `reference`. */
+  importRootfs(
+    file: string,
+    reference: string,
+    options?: ResolveImageOptions & { readonly cmd?: readonly string[] },
+  ): Promise<LoadedImage>;
   remove(reference: string): Promise<void>;
 }

@@ -20,6 +20,10 @@ describe('resolveUser', () => {
       home: '/root',
     });
   });
+  it('defaults to uid 0 in an image without /etc/passwd', () => {
+    expect(resolveUser(undefined, '', '')).toEqual({ uid: 0, gid: 0, additionalGids: [], home: '/' });
+  });
+
   it('resolves a name with its primary and supplementary groups', () => {
     expect(resolveUser('postgres', passwd, group)).toEqual({
       uid: 100,

@@ -45,7 +45,8 @@ const numeric = /^\d+$/;
  * /etc/passwd and /etc/group, as Docker does.
  */
 export function resolveUser(spec: string | undefined, passwdText: string, groupText: string): ResolvedUser {
-  const [userPart = 'root', groupPart] = (spec?.trim() || 'root').split(':');
+  // No user given means uid 0, also in images without /etc/passwd (FROM scratch, imported trees).
+  const [userPart = '0', groupPart] = (spec?.trim() || '0').split(':');
   const passwd = parsePasswd(passwdText);
   const groups = parseGroup(groupText);
   const entry = numeric.test(userPart)

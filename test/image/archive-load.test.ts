@@ -1,0 +1,249 @@
+/**
+ * `image load` and `image import` with archives made here, byte by byte: OCI
+ * layouts (with a multi-platform index and gzip layers), docker-archives, and
+ * the broken ones. A failure must leave no tag, layer or temp entry.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../packages/runtime/src/config.js';
+import { isCspecError } from '../../packages/runtime/src/errors.js';
+import { createImageStore, type ImageStore } from '../../packages/runtime/src/image/image-store.js';
+import { hostArchitecture } from '../../packages/runtime/src/image/oci.js';
+
+type Entry = {
+  name: string;
+  content?: string | Buffer;
+  type?: 'file' | 'directory' | 'symlink';
+  linkname?: string;
+};
+
+async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
+  const p = pack();
+  for (const { content, ...header } of entries) {
+    await new Promise<void>((resolve, reject) =>
+      p.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...header }, content ?? '', (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of p) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const digest = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const blobName = (d: string) => `blobs/sha256/${d.slice(7)}`;
+
+function imageConfig(diffIds: string[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      architecture: hostArchitecture(),
+      os: 'linux',
+      config: { Cmd: ['sh'], Env: ['PATH=/bin'] },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+    }),
+  );
+}
+
+/** An OCI layout in a tar: an index with an image for this host and one for another architecture. */
+async function ociArchive(layers: Buffer[], options: { corruptLayer?: boolean } = {}) {
+  const plain = layers;
+  const gz = plain.map((l) => gzipSync(l));
+  const config = imageConfig(plain.map((l) => digest(l)));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: digest(config),
+        size: config.length,
+      },
+      layers: gz.map((l) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: digest(l),
+        size: l.length,
+      })),
+    }),
+  );
+  const otherArch = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
+  const nested = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: digest(manifest),
+          size: manifest.length,
+          platform: { os: 'linux', architecture: hostArchitecture() },
+        },
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${'0'.repeat(64)}`,
+          size: 1,
+          platform: { os: 'linux', architecture: otherArch },
+        },
+      ],
+    }),
+  );
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        digest: digest(nested),
+        size: nested.length,
+        annotations: { 'io.containerd.image.name': 'example.test/oci/app:1' },
+      },
+    ],
+  };
+  const stored = gz.map((l) => (options.corruptLayer ? Buffer.concat([l, Buffer.from('x')]) : l));
+  return tarOf([
+    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', content: JSON.stringify(index) },
+    { name: blobName(digest(nested)), content: nested },
+    { name: blobName(digest(manifest)), content: manifest },
+    { name: blobName(digest(config)), content: config },
+    ...stored.map((l, i) => ({ name: blobName(digest(gz[i]!)), content: l })),
+  ]);
+}
+
+/** What `docker save` writes: manifest.json, the config and plain layer tars. */
+async function dockerArchive(layers: Buffer[], diffIds = layers.map((l) => digest(l))) {
+  const config = imageConfig(diffIds);
+  const configName = `${digest(config).slice(7)}.json`;
+  return tarOf([
+    { name: configName, content: config },
+    ...layers.map((l, i) => ({ name: `layer${i}/layer.tar`, content: l })),
+    {
+      name: 'manifest.json',
+      content: JSON.stringify([
+        {
+          Config: configName,
+          RepoTags: ['example.test/docker/app:2'],
+          Layers: layers.map((_, i) => `layer${i}/layer.tar`),
+        },
+      ]),
+    },
+  ]);
+}
+
+describe('loading image archives', () => {
+  let dir: string;
+  let store: ImageStore;
+  const write = async (name: string, bytes: Buffer) => {
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    return path;
+  };
+  const nothingLeft = async () => {
+    expect(await readdir(join(dir, 'data', 'tmp')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dir, 'data', 'layers')).catch(() => [])).toEqual([]);
+    expect(await store.list()).toEqual([]);
+  };
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cspec-archive-'));
+    store = createImageStore(resolveConfig({ dataDir: join(dir, 'data') }));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const base = () =>
+    tarOf([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/os-release', content: 'ID=test\n' },
+      { name: 'etc/old', content: 'old' },
+    ]);
+  const top = () =>
+    tarOf([
+      { name: 'etc/.wh.old', content: '' },
+      { name: 'app/run.sh', content: 'echo hi\n' },
+    ]);
+
+  it('loads an OCI archive: picks this platform from a nested index, gunzips, honours whiteouts', async () => {
+    const [l1, l2] = [await base(), await top()];
+    const loaded = await store.load(await write('oci.tar', await ociArchive([l1, l2])));
+    expect(loaded).toHaveLength(1);
+    expect(loaded[0]!.references).toEqual(['example.test/oci/app:1']);
+    const image = await store.resolve('example.test/oci/app:1');
+    expect(image.id).toBe(loaded[0]!.id);
+    expect(image.config.cmd).toEqual(['sh']);
+    expect(image.layerDirs).toHaveLength(2);
+    expect(await readFile(join(image.layerDirs[1]!, 'app/run.sh'), 'utf8')).toBe('echo hi\n');
+    expect((await lstat(join(image.layerDirs[1]!, 'etc/old'))).isCharacterDevice()).toBe(true);
+    // A second load reuses what is there.
+    await store.load(await write('oci-again.tar', await ociArchive([l1, l2])));
+    expect((await store.resolve('example.test/oci/app:1')).layerDirs).toEqual(image.layerDirs);
+  });
+
+  it('loads a docker-archive and tags it with its RepoTags', async () => {
+    const loaded = await store.load(
+      await write('docker.tar', await dockerArchive([await base(), await top()])),
+    );
+    expect(loaded[0]!.references).toEqual(['example.test/docker/app:2']);
+    expect((await store.resolve('example.test/docker/app:2')).layerDirs).toHaveLength(2);
+  });
+
+  it('imports a root filesystem tar as a one-layer image', async () => {
+    const image = await store.importRootfs(await write('rootfs.tar', await base()), 'example.test/rootfs:1', {
+      cmd: ['cat', '/etc/os-release'],
+    });
+    const resolved = await store.resolve('example.test/rootfs:1');
+    expect(resolved.id).toBe(image.id);
+    expect(resolved.config.cmd).toEqual(['cat', '/etc/os-release']);
+    expect(await readFile(join(resolved.layerDirs[0]!, 'etc/os-release'), 'utf8')).toBe('ID=test\n');
+  });
+
+  it.each([
+    [
+      'an entry that climbs out of the archive',
+      async () => tarOf([{ name: '../evil', content: 'x' }]),
+      /outside the image/,
+    ],
+    [
+      'a layer whose bytes do not match its digest',
+      async () => ociArchive([await base()], { corruptLayer: true }),
+      /does not match its digest/,
+    ],
+    [
+      'a layer that does not match the config',
+      async () => dockerArchive([await base()], [digest('something else')]),
+      /does not match the image config/,
+    ],
+    [
+      'a layer with "../" entries',
+      async () => dockerArchive([await tarOf([{ name: 'a/../../x', content: 'x' }])]),
+      /outside the image/,
+    ],
+    [
+      'neither manifest.json nor index.json',
+      async () => tarOf([{ name: 'README', content: 'hi' }]),
+      /neither manifest.json/,
+    ],
+    [
+      'not a tar at all',
+      async () => Buffer.from('plain text, not an archive\n'.repeat(50)),
+      /cannot read it as a tar archive/,
+    ],
+  ])('refuses %s with a clear error and keeps nothing', async (_what, make, message) => {
+    const error = await store.load(await write('bad.tar', await make())).catch((e: unknown) => e);
+    expect(isCspecError(error), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(message);
+    await nothingLeft();
+  });
+
+  it('says which file is missing', async () => {
+    const error = await store.load(join(dir, 'nope.tar')).catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_INVALID_SPEC')).toBe(true);
+    expect((error as Error).message).toContain('nope.tar');
+    const imported = await store.importRootfs(join(dir, 'nope.tar'), 'x/y:1').catch((e: unknown) => e);
+    expect(isCspecError(imported, 'CSPEC_INVALID_SPEC')).toBe(true);
+    await nothingLeft();
+  });
+});
