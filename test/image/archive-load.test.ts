@@ -190,6 +190,26 @@ describe('loading image archives', () => {
     expect((await store.resolve('example.test/docker/app:2')).layerDirs).toHaveLength(2);
   });
 
+  it('saves images to an archive that loads back with the same ids', async () => {
+    const [l1, l2] = [await base(), await top()];
+    const [oci] = await store.load(await write('oci.tar', await ociArchive([l1, l2])));
+    const [docker] = await store.load(await write('docker.tar', await dockerArchive([l1])));
+    const saved = join(dir, 'saved.tar');
+    await store.save(['example.test/oci/app:1', 'example.test/docker/app:2'], saved);
+    const other = createImageStore(resolveConfig({ dataDir: join(dir, 'other') }));
+    const loaded = await other.load(saved);
+    expect(loaded).toEqual([
+      { id: oci!.id, references: ['example.test/oci/app:1'] },
+      { id: docker!.id, references: ['example.test/docker/app:2'] },
+    ]);
+    const again = await other.resolve('example.test/oci/app:1');
+    expect(await readFile(join(again.layerDirs[1]!, 'app/run.sh'), 'utf8')).toBe('echo hi\n');
+
+    const missing = await store.save(['example.test/nope:1'], join(dir, 'nope.tar')).catch((e: unknown) => e);
+    expect(isCspecError(missing, 'CSPEC_IMAGE_NOT_FOUND')).toBe(true);
+    expect(await readdir(dir)).not.toContain('nope.tar');
+  });
+
   it('imports a root filesystem tar as a one-layer image', async () => {
     const image = await store.importRootfs(await write('rootfs.tar', await base()), 'example.test/rootfs:1', {
       cmd: ['cat', '/etc/os-release'],

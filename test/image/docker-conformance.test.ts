@@ -195,4 +195,16 @@ describe('image load matches Docker', () => {
     expect(await c.logText()).toBe('file-again\ntwo\nb\nwhiteout-ok\n');
     await c.remove();
   });
+
+  it('docker load reads what cspec image save writes', async () => {
+    const archive = join(work, 'saved.tar');
+    await engine().images.save([IMAGE], archive);
+    await run('docker', ['rmi', '-f', IMAGE]).catch(() => {});
+    const { stdout } = await run('docker', ['load', '-i', archive]);
+    expect(stdout).toContain(`Loaded image: ${IMAGE}`);
+    const { stdout: version } = await run('docker', ['run', '--rm', IMAGE, 'cat', '/etc/debian_version']);
+    expect(version).toMatch(/^12\.\d+\n$/);
+    const { stdout: dockerId } = await run('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGE]);
+    expect(dockerId.trim()).toBe((await engine().images.resolve(IMAGE)).id);
+  });
 });

@@ -48,6 +48,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/image.js')).imageLoadCommand,
   },
   {
+    name: 'image save',
+    aliases: ['save'],
+    load: async () => (await import('./commands/image.js')).imageSaveCommand,
+  },
+  {
     name: 'image import',
     aliases: ['import'],
     load: async () => (await import('./commands/image.js')).imageImportCommand,

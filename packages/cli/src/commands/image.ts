@@ -103,3 +103,25 @@ export const imageImportCommand = defineCommand({
     return EXIT.ok;
   },
 });
+
+export const imageSaveCommand = defineCommand({
+  name: 'image save',
+  summary: 'Write images to a tar that docker load and cspec image load read',
+  usage: 'image save -o FILE REFERENCE...',
+  examples: [
+    'cspec image save -o debian.tar cspec/debian:bookworm',
+    'cspec image save -o d.tar cspec/debian:bookworm && docker load -i d.tar',
+  ],
+  flags: [
+    { name: 'output', short: 'o', type: 'string', placeholder: 'FILE', description: 'The archive to write' },
+  ],
+  async run({ args, out, engine, signal }) {
+    const file = args.string('output');
+    if (!file) throw new UsageError('"cspec image save" needs -o FILE', 'image save');
+    if (args.positionals.length === 0)
+      throw new UsageError('"cspec image save" needs a REFERENCE', 'image save');
+    await (await engine()).images.save(args.positionals, file, { signal });
+    out.info(`saved ${args.positionals.join(', ')} to ${file}`);
+    return EXIT.ok;
+  },
+});

@@ -23,6 +23,7 @@ import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
+import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { type ImageReference, parseReference } from './reference.js';
@@ -204,6 +205,26 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         for (const reference of image.references) await tags.set(reference, image.manifestDigest);
       }
       return images.map(({ id, references }) => ({ id, references }));
+    },
+
+    async save(references, file, saveOptions = {}) {
+      if (references.length === 0)
+        throw new CspecError('CSPEC_INVALID_SPEC', 'image save needs at least one image');
+      const images: SavedImage[] = [];
+      for (const reference of references) {
+        const found = await lookup(parseReference(reference));
+        if (!found) {
+          throw new CspecError(
+            'CSPEC_IMAGE_NOT_FOUND',
+            `cannot save "${reference}": it is not in the cache`,
+            {
+              hint: 'list images with: npx cspec image ls',
+            },
+          );
+        }
+        images.push({ reference: found.image.reference, manifestDigest: found.manifestDigest });
+      }
+      await saveArchive(blobs, images, file, saveOptions.signal);
     },
 
     async importRootfs(file, reference, importOptions = {}) {

@@ -56,6 +56,15 @@ export interface ImageService {
   list(): Promise<ImageSummary[]>;
   /** Loads the images of a `docker save` archive or an OCI archive and tags them with their names. */
   load(file: string, options?: ResolveImageOptions): Promise<LoadedImage[]>;
+  /**
+   * Writes cached images to one tar that `docker load`, `cspec image load`
+   * and OCI tools read (an OCI layout with Docker's manifest.json beside it).
+   */
+  save(
+    references: readonly string[],
+    file: string,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<void>;
   /** Makes a one-layer image from a root filesystem tar (like `docker import`) and tags it `reference`. */
   importRootfs(
     file: string,
