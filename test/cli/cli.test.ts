@@ -363,6 +363,33 @@ describe('other commands', () => {
     }
   });
 
+  it("diff lists a container's changes and commit makes an image of them", async () => {
+    const name = `cli-commit-${process.pid}`;
+    const run = await cspec([
+      'run',
+      '--name',
+      name,
+      IMAGE,
+      'sh',
+      '-c',
+      'echo hi > /greeting && rm /etc/issue.net',
+    ]);
+    expect(run.code).toBe(0);
+    try {
+      const diff = await cspec(['diff', name]);
+      expect(diff.stdout.split('\n')).toEqual(
+        expect.arrayContaining(['A /greeting', 'C /etc', 'D /etc/issue.net']),
+      );
+      const commit = await cspec(['commit', '--cmd', 'cat /greeting', name, 'cspec-test/cli-commit:1']);
+      expect(commit.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
+      const again = await cspec(['run', '--rm', 'cspec-test/cli-commit:1']);
+      expect(again.stdout).toBe('hi\n');
+    } finally {
+      await cspec(['rm', '-f', name]);
+      await cspec(['image', 'rm', 'cspec-test/cli-commit:1']);
+    }
+  });
+
   it('network create, ls and rm', async () => {
     const name = `cli-net-${process.pid}`;
     expect((await cspec(['network', 'create', name])).code).toBe(0);

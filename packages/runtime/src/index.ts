@@ -52,5 +52,14 @@ export type {
 } from './engine/engine.js';
 export { createEngine, type EngineOptions } from './engine/native-engine.js';
 export { ContainerStartError, CspecError, type CspecErrorCode, isCspecError } from './errors.js';
-export type { ImageConfig, ImageProgress, ImageService, ImageSummary, ResolvedImage } from './image/types.js';
+export type { CommitChanges } from './image/commit-image.js';
+export type {
+  ImageConfig,
+  ImageProgress,
+  ImageService,
+  ImageSummary,
+  LoadedImage,
+  ResolvedImage,
+} from './image/types.js';
+export type { Change } from './snapshot/upper-changes.js';
 export type { WaitSpec } from './wait/spec.js';

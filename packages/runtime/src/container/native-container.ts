@@ -13,8 +13,11 @@ import type {
 } from '../engine/engine.js';
 import type { EngineContext } from '../engine/engine-context.js';
 import { CspecError } from '../errors.js';
+import type { CommitChanges } from '../image/commit-image.js';
+import type { LoadedImage } from '../image/types.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
+import { type Change, changesOf } from '../snapshot/upper-changes.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 import type { WaitSpec } from '../wait/spec.js';
 import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
@@ -441,6 +444,21 @@ export class NativeContainer implements Container {
     const deadline = AbortSignal.timeout(this.#options.readiness?.timeoutMs ?? RESTART_TIMEOUT_MS);
     await this.waitStarted(deadline);
     await this.waitReady(deadline, deadline, logsFrom);
+  }
+
+  async diff(): Promise<Change[]> {
+    return changesOf(this.#paths.upper, this.#options.layerDirs);
+  }
+
+  async commit(reference: string, changes: CommitChanges = {}): Promise<LoadedImage> {
+    if (this.#removing)
+      throw new CspecError('CSPEC_CONTAINER_NOT_FOUND', `container ${this.name} was removed`);
+    return this.#ctx.images.commit({
+      upper: this.#paths.upper,
+      parent: { reference: this.#state.image, id: this.#state.imageId },
+      reference,
+      changes,
+    });
   }
 
   /** Removes the container and everything it holds. Concurrent and repeated calls share one removal. */

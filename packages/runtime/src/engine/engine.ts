@@ -3,7 +3,9 @@
  * a Docker Engine backend can implement it later without touching callers.
  */
 import type { ContainerSpec } from '../container/spec.js';
-import type { ImageProgress, ImageService } from '../image/types.js';
+import type { CommitChanges } from '../image/commit-image.js';
+import type { ImageProgress, ImageService, LoadedImage } from '../image/types.js';
+import type { Change } from '../snapshot/upper-changes.js';
 
 export interface ExitStatus {
   /** Exit code; 128 + n when killed by signal n. */
@@ -89,6 +91,13 @@ export interface Container extends AsyncDisposable {
   stop(options?: StopOptions): Promise<ExitStatus>;
   /** Stops and starts again with the same filesystem, ports and networks. */
   restart(options?: StopOptions): Promise<void>;
+  /** What the container changed in its filesystem, like `docker diff`. */
+  diff(): Promise<Change[]>;
+  /**
+   * Its image plus its changes as a new image tagged `reference` (like
+   * `docker commit`). Stop the container first for a consistent snapshot.
+   */
+  commit(reference: string, changes?: CommitChanges): Promise<LoadedImage>;
   /** Kills if running and removes every resource. Idempotent. */
   remove(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
+import { commitUpper } from './commit-image.js';
 import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
@@ -225,6 +226,29 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         images.push({ reference: found.image.reference, manifestDigest: found.manifestDigest });
       }
       await saveArchive(blobs, images, file, saveOptions.signal);
+    },
+
+    async commit({ upper, parent, reference, changes }) {
+      const target = parseReference(reference);
+      const found = await lookup(parseReference(parent.reference));
+      if (!found || found.image.id !== parent.id) {
+        throw new CspecError(
+          'CSPEC_IMAGE_NOT_FOUND',
+          `cannot commit: the image the container was made from (${parent.reference}, ${parent.id.slice(7, 19)}) is no longer in the cache under that name`,
+          { hint: 'tag or load that image again, then commit' },
+        );
+      }
+      await sweep();
+      const manifest = await readDocument<OciManifest>(found.manifestDigest);
+      const config = await readDocument<OciImageConfig>(manifest.config.digest);
+      const image = await commitUpper(
+        { blobs, layers, tmpDir },
+        { manifest, config, layerDirs: found.image.layerDirs },
+        upper,
+        changes,
+      );
+      await tags.set(target.normalized, image.manifest.digest);
+      return { id: image.id, references: [target.normalized] };
     },
 
     async importRootfs(file, reference, importOptions = {}) {

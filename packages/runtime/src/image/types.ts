@@ -1,3 +1,5 @@
+import type { CommitChanges } from './commit-image.js';
+
 /** What the engine needs from the image store, and what the store reports. */
 
 /** The parts of an OCI image config the runtime uses (names as in the OCI image spec). */
@@ -65,6 +67,16 @@ export interface ImageService {
     file: string,
     options?: { readonly signal?: AbortSignal },
   ): Promise<void>;
+  /**
+   * Makes an image of `parent` plus the changes in a container's overlay
+   * upper directory, and tags it `reference` (`cspec commit`).
+   */
+  commit(input: {
+    readonly upper: string;
+    readonly parent: { readonly reference: string; readonly id: string };
+    readonly reference: string;
+    readonly changes?: CommitChanges;
+  }): Promise<LoadedImage>;
   /** Makes a one-layer image from a root filesystem tar (like `docker import`) and tags it `reference`. */
   importRootfs(
     file: string,
