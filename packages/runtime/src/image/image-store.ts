@@ -30,6 +30,8 @@ import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { type ImageReference, parseReference } from './reference.js';
 import type { ImageSource } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
+import { createServiceImageSource } from './sources/service-images.js';
+import { SERVICE_RECIPES } from './sources/service-recipes.js';
 import { createTagStore } from './tag-store.js';
 import type { ImageService, ImageSummary, ResolvedImage, ResolveImageOptions } from './types.js';
 
@@ -56,7 +58,11 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const blobs = createBlobStore(join(root, 'blobs'), tmpDir);
   const layers = createLayerStore(join(root, 'layers'), tmpDir);
   const tags = createTagStore(join(root, 'repositories'));
-  const sources = [...(options.sources ?? []), createDebianBootstrapSource({ mirror: config.debianMirror })];
+  const sources = [
+    ...(options.sources ?? []),
+    createDebianBootstrapSource({ mirror: config.debianMirror }),
+    createServiceImageSource(),
+  ];
 
   // Manifests and configs are immutable: cache them by digest.
   const documents = new Map<string, unknown>();
@@ -100,7 +106,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
-      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} itself; other images come from archives (cspec image load / import); registry pulls are not supported yet`,
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} and ${Object.keys(SERVICE_RECIPES).join(', ')} itself; other images come from archives (cspec image load / import); registry pulls are not supported yet`,
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
 
@@ -139,6 +145,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           tmpDir,
           signal: opts.signal,
           onProgress,
+          resolve: async (reference) => (await obtain(parseReference(reference), reference, opts)).image,
         }));
       } catch (error) {
         if (isCspecError(error)) throw error;

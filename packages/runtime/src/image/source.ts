@@ -1,7 +1,7 @@
 import type { BlobStore } from '../content/blob-store.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
 import type { ImageReference } from './reference.js';
-import type { ImageProgress } from './types.js';
+import type { ImageProgress, ResolvedImage } from './types.js';
 
 /** What a source may use to produce an image in the store. */
 export interface SourceContext {
@@ -15,6 +15,8 @@ export interface SourceContext {
   readonly tmpDir: string;
   readonly signal: AbortSignal | undefined;
   readonly onProgress: (event: ImageProgress) => void;
+  /** Another image of the store (built first if needed), e.g. the base a service image starts from. */
+  readonly resolve: (reference: string) => Promise<ResolvedImage>;
 }
 
 /**

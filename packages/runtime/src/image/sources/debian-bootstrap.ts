@@ -54,7 +54,7 @@ function suiteOf(ref: ImageReference): string {
 }
 
 /** Resolves when `child` has exited; on abort, TERMs its process group, then KILLs it. */
-function superviseGroup(child: ChildProcess, signal: AbortSignal | undefined): Promise<number | null> {
+export function superviseGroup(child: ChildProcess, signal: AbortSignal | undefined): Promise<number | null> {
   return new Promise((resolve, reject) => {
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (sig: NodeJS.Signals) => {
@@ -149,7 +149,7 @@ async function emptyDir(path: string): Promise<void> {
 }
 
 /** Leaves out what depends on the host or on the moment of the build. */
-async function tidy(dir: string): Promise<void> {
+export async function tidy(dir: string): Promise<void> {
   // Package caches are not part of the image.
   await Promise.all([
     emptyDir(join(dir, 'var/cache/apt/archives')),
@@ -163,7 +163,7 @@ async function tidy(dir: string): Promise<void> {
 }
 
 /** Streams a GNU tar of `dir` (numeric owners, xattrs, sorted) into the blob store: its digest is the diff id. */
-async function tarIntoBlobs(dir: string, ctx: SourceContext): Promise<Descriptor> {
+export async function tarIntoBlobs(dir: string, ctx: SourceContext): Promise<Descriptor> {
   const child = spawn('tar', ['--numeric-owner', '--xattrs', '--sort=name', '-cf', '-', '-C', dir, '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

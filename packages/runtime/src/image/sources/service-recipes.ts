@@ -1,0 +1,139 @@
+/**
+ * Built-in service images, made from Debian's own packages by debootstrap
+ * (`--include`) on first use: `cspec/postgres:15|17`, `cspec/redis:7`. Their
+ * entrypoints follow the official Docker Hub images' conventions
+ * (POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB; redis arguments), so code
+ * written for those images works unchanged.
+ */
+import type { OciImageConfig } from '../oci.js';
+
+export interface ImageFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+}
+
+/** What one image is made of: a Debian suite, extra packages, files and its config. */
+export interface BootstrapRecipe {
+  readonly suite: string;
+  readonly packages: readonly string[];
+  readonly files: readonly ImageFile[];
+  readonly config: NonNullable<OciImageConfig['config']>;
+  /** A shell command run in the new root (chroot) after the packages are installed. */
+  readonly setup?: string;
+}
+
+const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The official image's initialisation, for Debian's postgresql-N packages. */
+function postgresEntrypoint(major: number): string {
+  return `#!/bin/sh
+# cspec/postgres:${major} entrypoint: initialises PGDATA like the official postgres image.
+set -eu
+PGBIN=/usr/lib/postgresql/${major}/bin
+export PATH="$PGBIN:$PATH"
+: "\${PGDATA:=/var/lib/postgresql/data}"
+export PGDATA
+as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+
+if [ "\${1#-}" != "$1" ]; then set -- postgres "$@"; fi
+if [ "$1" != postgres ]; then exec "$@"; fi
+shift
+# Asking for help or the version needs no database (as in the official image).
+for arg; do
+  case "$arg" in -'?'|--help|--describe-config|-V|--version) exec postgres "$@" ;; esac
+done
+
+mkdir -p "$PGDATA" /var/run/postgresql
+chown postgres:postgres "$PGDATA" /var/run/postgresql
+chmod 700 "$PGDATA"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  user="\${POSTGRES_USER:-postgres}"
+  db="\${POSTGRES_DB:-$user}"
+  method="\${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+  if [ -z "\${POSTGRES_PASSWORD:-}" ] && [ "$method" != trust ]; then
+    echo 'Error: Database is uninitialized and superuser password is not specified.' >&2
+    echo '       You must specify POSTGRES_PASSWORD to a non-empty value for the superuser.' >&2
+    echo '       For example, "-e POSTGRES_PASSWORD=password" on "cspec run".' >&2
+    exit 1
+  fi
+  pwfile=$(mktemp)
+  printf '%s' "\${POSTGRES_PASSWORD:-}" > "$pwfile"
+  chown postgres "$pwfile"
+  # shellcheck disable=SC2086
+  as_postgres initdb --username="$user" --pwfile="$pwfile" --auth-local=trust --auth-host="$method" \${POSTGRES_INITDB_ARGS:-}
+  rm -f "$pwfile"
+  printf '\\nhost all all all %s\\n' "$method" >> "$PGDATA/pg_hba.conf"
+  # A server on the socket only, for creating the database and running init scripts.
+  as_postgres pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
+  if [ "$db" != postgres ]; then
+    as_postgres psql -v ON_ERROR_STOP=1 --username "$user" --dbname postgres -q \\
+      -c "CREATE DATABASE \\"$db\\""
+  fi
+  for f in /docker-entrypoint-initdb.d/*; do
+    case "$f" in
+      *.sql) echo "running $f"; as_postgres psql -v ON_ERROR_STOP=1 --username "$user" --dbname "$db" -f "$f" ;;
+      *.sh) echo "running $f"; . "$f" ;;
+      *) ;;
+    esac
+  done
+  as_postgres pg_ctl -D "$PGDATA" -m fast -w stop
+  echo
+  echo 'PostgreSQL init process complete; ready for start up.'
+  echo
+fi
+exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -c listen_addresses='*' "$@"
+`;
+}
+
+function postgres(suite: string, major: number): BootstrapRecipe {
+  return {
+    suite,
+    packages: [`postgresql-${major}`],
+    files: [{ path: '/usr/local/bin/docker-entrypoint.sh', content: postgresEntrypoint(major), mode: 0o755 }],
+    // Debian's package creates a cluster of its own at install; the image initialises PGDATA instead.
+    setup: `pg_dropcluster ${major} main --stop || true; mkdir -p /docker-entrypoint-initdb.d /var/lib/postgresql/data; chown postgres:postgres /var/lib/postgresql/data`,
+    config: {
+      Env: [PATH, `PG_MAJOR=${major}`, 'PGDATA=/var/lib/postgresql/data'],
+      Entrypoint: ['docker-entrypoint.sh'],
+      Cmd: ['postgres'],
+      ExposedPorts: { '5432/tcp': {} },
+      StopSignal: 'SIGINT',
+    },
+  };
+}
+
+const REDIS_ENTRYPOINT = `#!/bin/sh
+# cspec/redis entrypoint: like the official redis image, arguments starting with "-" go to redis-server,
+# which runs as the redis user in /data, listening on every interface without protected mode.
+set -eu
+if [ "\${1#-}" != "$1" ] || [ "\${1%.conf}" != "$1" ]; then set -- redis-server "$@"; fi
+if [ "$1" = redis-server ]; then
+  mkdir -p /data && chown redis:redis /data
+  cd /data
+  case " $* " in
+    *" --version "*|*" -v "*) ;;
+    *) set -- "$@" --protected-mode no ;;
+  esac
+  exec setpriv --reuid=redis --regid=redis --init-groups "$@"
+fi
+exec "$@"
+`;
+
+export const SERVICE_RECIPES: Readonly<Record<string, BootstrapRecipe>> = {
+  'cspec/postgres:15': postgres('bookworm', 15),
+  'cspec/postgres:17': postgres('trixie', 17),
+  'cspec/redis:7': {
+    suite: 'bookworm',
+    packages: ['redis-server'],
+    files: [{ path: '/usr/local/bin/docker-entrypoint.sh', content: REDIS_ENTRYPOINT, mode: 0o755 }],
+    setup: 'mkdir -p /data && chown redis:redis /data',
+    config: {
+      Env: [PATH],
+      Entrypoint: ['docker-entrypoint.sh'],
+      Cmd: ['redis-server'],
+      ExposedPorts: { '6379/tcp': {} },
+      WorkingDir: '/data',
+    },
+  },
+};
