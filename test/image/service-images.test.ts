@@ -6,6 +6,7 @@
  */
 import { GenericContainer, Wait } from '@cspec/runtime';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useEngine } from '../support/engine.js';
@@ -68,6 +69,53 @@ describe('built-in service images', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CSPEC_CONTAINER_NOT_READY' });
     expect((error as Error).message).toContain('You must specify POSTGRES_PASSWORD');
+  });
+
+  it.each([
+    ['cspec/mariadb:10.11', '10.11.'],
+    ['cspec/mariadb:11', '11.'],
+  ])('%s takes MARIADB_* settings and init scripts; mysql2 connects', async (image, version) => {
+    const container = await new GenericContainer(image)
+      .withEnvironment({
+        MARIADB_ROOT_PASSWORD: 'r00t',
+        MARIADB_DATABASE: 'shop',
+        MARIADB_USER: 'app',
+        MARIADB_PASSWORD: "it's-secret",
+      })
+      .withCopyContentToContainer([
+        {
+          content: 'CREATE TABLE items (id INT PRIMARY KEY, name TEXT);',
+          target: '/docker-entrypoint-initdb.d/1.sql',
+        },
+      ])
+      .withExposedPorts(3306)
+      .withWaitStrategy(Wait.forLogMessage(/ready for connections/, 2))
+      .withStartupTimeout(300_000)
+      .start();
+    const connect = (user: string, password: string) =>
+      mysql.createConnection({
+        host: container.getHost(),
+        port: container.getMappedPort(3306),
+        user,
+        password,
+        database: 'shop',
+      });
+    const app = await connect('app', "it's-secret");
+    try {
+      await app.query("INSERT INTO items VALUES (1, 'apple')");
+      const [rows] = await app.query(
+        'SELECT CURRENT_USER() AS who, DATABASE() AS db, COUNT(*) AS n, VERSION() AS v FROM items',
+      );
+      const [row] = rows as { who: string; db: string; n: number; v: string }[];
+      expect([row?.who, row?.db, row?.n]).toEqual(['app@%', 'shop', 1]);
+      expect(row?.v.startsWith(version)).toBe(true);
+      const root = await connect('root', 'r00t');
+      await root.end();
+      await expect(connect('root', 'wrong')).rejects.toThrow(/Access denied/);
+    } finally {
+      await app.end();
+      await container.stop();
+    }
   });
 
   it('cspec/redis:7 serves ioredis, with arguments passed to redis-server', async () => {

@@ -160,7 +160,7 @@ describe('image store', () => {
     const error = await caught(store.resolve('foo/bar:1'));
     expect(isCspecError(error, 'CSPEC_IMAGE_NOT_FOUND')).toBe(true);
     expect(error.message).toBe(
-      'image "foo/bar:1" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye|bookworm|trixie and cspec/postgres:15, cspec/postgres:17, cspec/redis:7 itself; other images come from archives (cspec image load / import); registry pulls are not supported yet',
+      'image "foo/bar:1" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye|bookworm|trixie and cspec/postgres:15, cspec/postgres:17, cspec/mariadb:10.11, cspec/mariadb:11, cspec/redis:7 itself; other images come from archives (cspec image load / import); registry pulls are not supported yet',
     );
     const invalid = await caught(store.resolve('Foo/Bar'));
     expect(isCspecError(invalid, 'CSPEC_INVALID_REFERENCE')).toBe(true);
