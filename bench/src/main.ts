@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { postgresReady } from './postgres-ready.js';
 import { trivialStart } from './trivial-start.js';
 
 function leftovers(): string[] {
@@ -39,30 +40,52 @@ const machine = {
   runc: execFileSync('runc', ['--version'], { encoding: 'utf8' }).split('\n')[0],
 };
 
-const scenarios = [];
-const trivial = await trivialStart({ rounds, warmup, log: (line) => process.stderr.write(`${line}\n`) });
-scenarios.push(trivial);
-const left = leftovers();
-if (left.length) {
-  process.stderr.write(`bench: resources left behind after trivial-start:\n  ${left.join('\n  ')}\n`);
-  process.exit(1);
-}
-
+const log = (line: string) => process.stderr.write(`${line}\n`);
 const pad = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(
-  `\ntrivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)\n`,
+const table = (
+  title: string,
+  results: Record<string, { medianMs: number; p90Ms: number; minMs: number; maxMs: number }>,
+) => {
+  process.stdout.write(`\n${title}\n${pad('path', 22)}${pad('median', 11)}${pad('p90', 11)}min–max\n`);
+  for (const [name, s] of Object.entries(results)) {
+    process.stdout.write(
+      `${pad(name, 22)}${pad(`${s.medianMs} ms`, 11)}${pad(`${s.p90Ms} ms`, 11)}${s.minMs}–${s.maxMs} ms\n`,
+    );
+  }
+};
+const checkLeftovers = (scenario: string) => {
+  const left = leftovers();
+  if (left.length) {
+    process.stderr.write(`bench: resources left behind after ${scenario}:\n  ${left.join('\n  ')}\n`);
+    process.exit(1);
+  }
+};
+
+const scenarios = [];
+const trivial = await trivialStart({ rounds, warmup, log });
+scenarios.push(trivial);
+checkLeftovers('trivial-start');
+table(
+  `trivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)`,
+  trivial.results,
 );
-process.stdout.write(`${pad('path', 12)}${pad('median', 10)}${pad('p90', 10)}min–max\n`);
-for (const [name, s] of Object.entries(trivial.results)) {
-  process.stdout.write(
-    `${pad(name, 12)}${pad(`${s.medianMs} ms`, 10)}${pad(`${s.p90Ms} ms`, 10)}${s.minMs}–${s.maxMs} ms\n`,
-  );
-}
 process.stdout.write(
   `cspec / docker run: library ${trivial.ratios.libraryToDocker}, cli ${trivial.ratios.cliToDocker} (goal ≤ 0.15); docker ${trivial.docker}\n`,
 );
 process.stdout.write(
   `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
+);
+
+const pgRounds = Number(process.env.BENCH_PG_ROUNDS ?? 10);
+const postgres = await postgresReady({ rounds: pgRounds, warmup: 2, log });
+scenarios.push(postgres);
+checkLeftovers('postgres-ready');
+table(
+  `one Postgres, start to first query (${pgRounds} rounds after 2 warm-up, interleaved)`,
+  postgres.results,
+);
+process.stdout.write(
+  `cspec / testcontainers: ${postgres.ratios.toTestcontainers} (goal ≤ 0.1); cspec / docker run: ${postgres.ratios.toDockerRun}\n`,
 );
 
 const date = new Date().toISOString().slice(0, 10);

@@ -30,9 +30,11 @@ export function summarize(samples: readonly number[]): Summary {
 /**
  * Runs each contender once per round, in a rotating order, so slow phases of
  * a noisy machine hit every contender alike. Warm-up rounds are discarded.
+ * A contender that measures itself (e.g. in another process) returns its
+ * duration in ms; otherwise the whole call is timed.
  */
 export async function interleave(
-  contenders: Record<string, () => Promise<void>>,
+  contenders: Record<string, () => Promise<number | undefined | void>>,
   options: { rounds: number; warmup: number },
 ): Promise<Record<string, number[]>> {
   const names = Object.keys(contenders);
@@ -41,8 +43,8 @@ export async function interleave(
     const order = names.map((_, i) => names[(i + round) % names.length]!);
     for (const name of order) {
       const start = performance.now();
-      await contenders[name]!();
-      const elapsed = performance.now() - start;
+      const own = await contenders[name]!();
+      const elapsed = typeof own === 'number' ? own : performance.now() - start;
       if (round >= options.warmup) samples[name]!.push(elapsed);
     }
   }

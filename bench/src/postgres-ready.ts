@@ -1,0 +1,140 @@
+/**
+ * Scenario: one Postgres, from nothing to the first query answered, with the
+ * same image on every side: `cspec/postgres:15` through the cspec library,
+ * the same image saved by cspec and loaded into Docker, started by
+ * testcontainers-node (on Node 24) and by `docker run` + polling. Each side
+ * measures start-to-first-answer; teardown is measured for cspec and
+ * testcontainers.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createEngine } from '@cspec/runtime';
+import pg from 'pg';
+import { ensureDocker } from './docker.js';
+import { interleave, type Summary, summarize } from './stats.js';
+
+const run = promisify(execFile);
+const IMAGE = 'cspec/postgres:15';
+const READY = /database system is ready to accept connections/;
+const withNode24 = fileURLToPath(new URL('../../scripts/with-node24.mjs', import.meta.url));
+const tcScript = fileURLToPath(new URL('./tc-postgres-once.mjs', import.meta.url));
+
+export interface PostgresReadyResult {
+  readonly scenario: 'postgres-ready';
+  readonly image: string;
+  readonly docker: string;
+  readonly results: Record<string, Summary>;
+  /** cspec / peer, medians. */
+  readonly ratios: { readonly toTestcontainers: number; readonly toDockerRun: number };
+}
+
+async function query(port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: 'bench' });
+  await client.connect();
+  try {
+    await client.query('SELECT 1');
+  } finally {
+    await client.end();
+  }
+}
+
+export async function postgresReady(options: {
+  rounds: number;
+  warmup: number;
+  log: (line: string) => void;
+}): Promise<PostgresReadyResult> {
+  const engine = await createEngine();
+  await engine.images.resolve(IMAGE, { onProgress: (e) => options.log(`${e.phase}: ${e.message}`) });
+  const docker = await ensureDocker(options.log);
+  const work = await mkdtemp(join(tmpdir(), 'cspec-bench-pg-'));
+  const teardown: Record<string, number[]> = { cspec: [], testcontainers: [] };
+  try {
+    // Docker gets exactly cspec's image.
+    const archive = join(work, 'postgres.tar');
+    await engine.images.save([IMAGE], archive);
+    await run('docker', ['load', '-i', archive]);
+    const samples = await interleave(
+      {
+        cspec: async () => {
+          const t0 = performance.now();
+          const c = await engine.run({
+            image: IMAGE,
+            env: { POSTGRES_PASSWORD: 'bench' },
+            ports: [5432],
+            wait: { type: 'log', pattern: READY.source, times: 2 },
+          });
+          await query(c.mappedPort(5432));
+          const ready = performance.now() - t0;
+          const t1 = performance.now();
+          await c.remove();
+          teardown.cspec!.push(performance.now() - t1);
+          return ready;
+        },
+        testcontainers: async () => {
+          const { stdout } = await run(process.execPath, [withNode24, tcScript, IMAGE], {
+            env: { ...process.env, TESTCONTAINERS_RYUK_DISABLED: 'true' },
+          });
+          const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { readyMs: number; stopMs: number };
+          teardown.testcontainers!.push(result.stopMs);
+          return result.readyMs;
+        },
+        'docker run': async () => {
+          const t0 = performance.now();
+          const { stdout } = await run('docker', [
+            'run',
+            '-d',
+            '-e',
+            'POSTGRES_PASSWORD=bench',
+            '-p',
+            '127.0.0.1::5432',
+            IMAGE,
+          ]);
+          const id = stdout.trim();
+          try {
+            const { stdout: portLine } = await run('docker', ['port', id, '5432/tcp']);
+            const port = Number(portLine.trim().split('\n')[0]!.split(':').at(-1));
+            for (;;) {
+              try {
+                await query(port);
+                break;
+              } catch {
+                await sleep(20);
+              }
+            }
+            return performance.now() - t0;
+          } finally {
+            await run('docker', ['rm', '-f', id]);
+          }
+        },
+      },
+      options,
+    );
+    const results: Record<string, Summary> = Object.fromEntries(
+      Object.entries(samples).map(([k, v]) => [k, summarize(v)]),
+    );
+    // Warm-up rounds included here: teardown is not the headline figure.
+    results['cspec teardown'] = summarize(teardown.cspec!);
+    results['testcontainers stop'] = summarize(teardown.testcontainers!);
+    const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+    return {
+      scenario: 'postgres-ready',
+      image: IMAGE,
+      docker: docker.serverVersion,
+      results,
+      ratios: {
+        toTestcontainers: ratio(results.cspec!.medianMs, results.testcontainers!.medianMs),
+        toDockerRun: ratio(results.cspec!.medianMs, results['docker run']!.medianMs),
+      },
+    };
+  } finally {
+    await run('docker', ['rmi', '-f', IMAGE]).catch(() => {});
+    await docker.stop();
+    await engine.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
