@@ -34,7 +34,7 @@ export function summarize(samples: readonly number[]): Summary {
  * duration in ms; otherwise the whole call is timed.
  */
 export async function interleave(
-  contenders: Record<string, () => Promise<number | undefined | void>>,
+  contenders: Record<string, () => Promise<unknown>>,
   options: { rounds: number; warmup: number },
 ): Promise<Record<string, number[]>> {
   const names = Object.keys(contenders);
