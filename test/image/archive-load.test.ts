@@ -242,6 +242,15 @@ describe('loading image archives', () => {
       /outside the image/,
     ],
     [
+      'an entry written through one of its own symbolic links',
+      async () =>
+        tarOf([
+          { name: 'out', type: 'symlink', linkname: dir },
+          { name: 'out/escaped', content: 'x' },
+        ]),
+      /through the symbolic link/,
+    ],
+    [
       'neither manifest.json nor index.json',
       async () => tarOf([{ name: 'README', content: 'hi' }]),
       /neither manifest.json/,
@@ -256,6 +265,7 @@ describe('loading image archives', () => {
     expect(isCspecError(error), String(error)).toBe(true);
     expect((error as Error).message).toMatch(message);
     await nothingLeft();
+    expect(await readdir(dir)).not.toContain('escaped');
   });
 
   it('says which file is missing', async () => {

@@ -6,7 +6,7 @@
  * read into a plan: for each image, its names, config and layer files.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, realpath, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, symlink } from 'node:fs/promises';
 import { join, posix, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
@@ -31,6 +31,20 @@ function invalid(file: string, message: string): CspecError {
   });
 }
 
+/** Refuses an entry whose parent directories include a symbolic link (it could write outside). */
+async function refuseLinkedParents(dir: string, rel: string, file: string): Promise<void> {
+  const parts = rel.split('/').slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const info = await lstat(join(dir, ...parts.slice(0, i))).catch(() => undefined);
+    if (info?.isSymbolicLink()) {
+      throw invalid(
+        file,
+        `entry "${rel}" would be written through the symbolic link "${parts.slice(0, i).join('/')}"`,
+      );
+    }
+  }
+}
+
 /** Unpacks the archive's entries (files, directories, links) into `dir`, refusing escapes. */
 export async function extractArchive(file: string, dir: string, signal?: AbortSignal): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -43,6 +57,7 @@ export async function extractArchive(file: string, dir: string, signal?: AbortSi
       signal?.throwIfAborted();
       const rel = entryPath(entry.header.name, file);
       const target = join(dir, rel);
+      await refuseLinkedParents(dir, rel, file);
       if (rel !== '' && entry.header.type !== 'directory')
         await mkdir(join(target, '..'), { recursive: true });
       if (entry.header.type === 'directory') await mkdir(target, { recursive: true });

@@ -142,10 +142,18 @@ describe('unpackLayer', () => {
         { name: 'etc/escape', content: 'x' },
       ],
     ],
+    [
+      'a hard link through a symbolic link',
+      [
+        { name: 'etc', type: 'symlink', linkname: '/etc' },
+        { name: 'stolen', type: 'link', linkname: 'etc/hostname' },
+      ],
+    ],
   ] as const)('refuses %s and writes nothing outside', async (_what, entries) => {
     const error = await unpack(await tarOf(entries as unknown as Entry[])).catch((e: unknown) => e);
     expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
     expect((error as Error).message).toMatch(/outside the image|through the symbolic link/);
+    expect(existsSync(join(dest, 'stolen'))).toBe(false);
     expect(existsSync(join(root, 'escape'))).toBe(false);
     expect(existsSync('/tmp/escape')).toBe(false);
   });

@@ -262,6 +262,17 @@ export async function unpackLayer(
 
   for (const { path, target } of links) {
     await ensureParents(path);
+    // The target's parents must be real directories too: a link through a symlink could reach the host.
+    const parts = target.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const info = await lstat(host(parts.slice(0, i).join('/'))).catch(() => undefined);
+      if (info?.isSymbolicLink()) {
+        throw invalid(
+          label,
+          `hard link "${path}" points at "${target}" through the symbolic link "${parts.slice(0, i).join('/')}"`,
+        );
+      }
+    }
     let source = host(target);
     if (!(await lstat(source).catch(() => undefined))) {
       // The target is a file of a lower layer: copy it up, as overlayfs would when it is modified.
