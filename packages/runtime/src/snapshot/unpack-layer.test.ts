@@ -158,6 +158,34 @@ describe('unpackLayer', () => {
     expect(existsSync('/tmp/escape')).toBe(false);
   });
 
+  it("never applies an earlier entry's metadata to the link that replaced it", async () => {
+    const hostFile = join(root, 'host-file');
+    await writeFile(hostFile, 'host', { mode: 0o644 });
+    await unpack(
+      await tarOf([
+        { name: 'x', mode: 0o4777, uid: 1234, content: 'first' },
+        { name: 'x', type: 'symlink', linkname: hostFile },
+      ]),
+    );
+    const host = await stat(hostFile);
+    expect([host.mode & 0o7777, host.uid]).toEqual([0o644, 0]);
+    expect(await readlink(join(dest, 'x'))).toBe(hostFile);
+  });
+
+  it('refuses a deferred device node whose directory became a symbolic link', async () => {
+    const outside = join(root, 'outside');
+    await mkdir(outside);
+    const error = await unpack(
+      await tarOf([
+        { name: 'd/', type: 'directory' },
+        { name: 'd/fifo', type: 'fifo' },
+        { name: 'd', type: 'symlink', linkname: outside },
+      ]),
+    ).catch((e: unknown) => e);
+    expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
+    expect(await readdir(outside)).toEqual([]);
+  });
+
   it('says clearly when the input is not a tar', async () => {
     const error = await unpack(Buffer.from('this is not a tar archive, just text'.repeat(40))).catch(
       (e: unknown) => e,

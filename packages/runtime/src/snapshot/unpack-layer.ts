@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -182,7 +182,7 @@ export async function unpackLayer(
     if (base.startsWith(WHITEOUT)) {
       const hidden = posix.join(parent, base.slice(WHITEOUT.length));
       await clear(hidden, false);
-      nodes.push(host(hidden), 'c', '0', '0');
+      nodes.push(hidden, 'c', '0', '0');
       return;
     }
 
@@ -191,7 +191,7 @@ export async function unpackLayer(
       const name = key.slice(XATTR_PREFIX.length);
       // An image must not steer overlayfs (whiteouts, opaque, redirects) through its own xattrs.
       if (name.startsWith('trusted.overlay.')) continue;
-      xattrs.push(host(rel), name, `0s${Buffer.from(value, 'latin1').toString('base64')}`);
+      xattrs.push(rel, name, `0s${Buffer.from(value, 'latin1').toString('base64')}`);
     }
 
     switch (header.type) {
@@ -219,7 +219,7 @@ export async function unpackLayer(
       case 'fifo':
         await clear(rel, false);
         nodes.push(
-          host(rel),
+          rel,
           header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c',
           String(header.devmajor ?? 0),
           String(header.devminor ?? 0),
@@ -252,10 +252,38 @@ export async function unpackLayer(
   // The hash covers every byte, also the padding after the last entry.
   if (!hashing.writableFinished) await new Promise((resolve) => hashing.once('finish', resolve));
 
+  // From here on the tree's shape is final, but entries may have replaced each other: every deferred
+  // step checks that what it touches is still inside the layer (no symbolic link on the way).
+  const realDirs = new Map<string, Promise<boolean>>();
+  const isRealDir = (rel: string): Promise<boolean> => {
+    if (rel === '' || rel === '.') return Promise.resolve(true);
+    let known = realDirs.get(rel);
+    if (!known) {
+      known = (async () =>
+        (await isRealDir(posix.dirname(rel))) &&
+        ((await lstat(host(rel)).catch(() => undefined))?.isDirectory() ?? false))();
+      realDirs.set(rel, known);
+    }
+    return known;
+  };
+  const checkInside = async (rel: string) => {
+    if (!(await isRealDir(posix.dirname(rel)))) {
+      throw invalid(label, `entry "${rel}" would be written through a symbolic link`);
+    }
+  };
+  const safeArgs = async (args: readonly string[], width: number) => {
+    const out = [...args];
+    for (let i = 0; i < out.length; i += width) {
+      await checkInside(out[i]!);
+      out[i] = host(out[i]!);
+    }
+    return out;
+  };
+
   // Device nodes, fifos and whiteouts: one process for the whole layer.
   await runBatch(
     'while [ $# -gt 0 ]; do if [ "$2" = p ]; then mknod "$1" p; else mknod "$1" "$2" "$3" "$4"; fi || exit 1; shift 4; done',
-    nodes,
+    await safeArgs(nodes, 4),
     'creating device nodes',
     label,
   );
@@ -289,22 +317,36 @@ export async function unpackLayer(
     await link(source, host(path));
   }
 
-  for (const { path, header } of others) {
+  const kinds: Record<string, (s: Stats) => boolean> = {
+    file: (st) => st.isFile(),
+    'contiguous-file': (st) => st.isFile(),
+    symlink: (st) => st.isSymbolicLink(),
+    'character-device': (st) => st.isCharacterDevice(),
+    'block-device': (st) => st.isBlockDevice(),
+    fifo: (st) => st.isFIFO(),
+  };
+  // The last entry of a name wins; an earlier one's metadata must not land on what replaced it.
+  const finalEntries = new Map(others.map((o) => [o.path, o.header]));
+  for (const [path, header] of finalEntries) {
+    await checkInside(path);
     const p = host(path);
+    const current = await lstat(p).catch(() => undefined);
+    if (!current || !kinds[header.type ?? 'file']?.(current)) continue;
     await lchown(p, header.uid ?? 0, header.gid ?? 0);
     // Links have no mode of their own on Linux; chmod would change the target.
-    if (header.type !== 'symlink') await chmod(p, (header.mode ?? 0o644) & 0o7777);
+    if (!current.isSymbolicLink()) await chmod(p, (header.mode ?? 0o644) & 0o7777);
     const mtime = header.mtime ?? new Date(0);
     await lutimes(p, mtime, mtime);
   }
 
   await runBatch(
     'while [ $# -gt 0 ]; do setfattr -h -n "$2" -v "$3" "$1" || exit 1; shift 3; done',
-    xattrs,
+    await safeArgs(xattrs, 3),
     'setting extended attributes',
     label,
   );
-  const opaqueDirs = [...opaque].sort();
+  const opaqueDirs: string[] = [];
+  for (const d of [...opaque].sort()) if (await isRealDir(d)) opaqueDirs.push(d);
   await runBatch(
     'for d; do setfattr -n trusted.overlay.opaque -v y "$d" || exit 1; done',
     opaqueDirs.map((d) => host(d)),
@@ -315,6 +357,7 @@ export async function unpackLayer(
   // Directories last, deepest first: creating their children changed their mtimes.
   const byDepth = [...dirs.entries()].sort((a, b) => b[0].split('/').length - a[0].split('/').length);
   for (const [path, header] of byDepth) {
+    if (!(await isRealDir(path))) continue; // replaced by a later entry
     const p = host(path);
     await lchown(p, header.uid ?? 0, header.gid ?? 0);
     await chmod(p, (header.mode ?? 0o755) & 0o7777);
