@@ -15,9 +15,11 @@ const engine = useEngine();
 
 describe('built-in service images', () => {
   it.each([
-    ['cspec/postgres:15', '15.'],
-    ['cspec/postgres:17', '17.'],
-  ])('%s takes POSTGRES_USER/PASSWORD/DB and runs init scripts; pg connects', async (image, version) => {
+    // The official image logs this twice: once for the init server, once for the real one.
+    ['cspec/postgres:15', '15.', Wait.forLogMessage(/database system is ready to accept connections/, 2)],
+    // The image's HEALTHCHECK (pg_isready over TCP), as with Docker.
+    ['cspec/postgres:17', '17.', Wait.forHealthCheck()],
+  ])('%s takes POSTGRES_USER/PASSWORD/DB and runs init scripts; pg connects', async (image, version, wait) => {
     const container = await new GenericContainer(image)
       .withEnvironment({ POSTGRES_USER: 'app', POSTGRES_PASSWORD: 's3cret', POSTGRES_DB: 'shop' })
       .withCopyContentToContainer([
@@ -27,8 +29,7 @@ describe('built-in service images', () => {
         },
       ])
       .withExposedPorts(5432)
-      // The official image logs this twice: once for the init server, once for the real one.
-      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      .withWaitStrategy(wait)
       .withStartupTimeout(300_000)
       .start();
     const client = new pg.Client({
@@ -72,9 +73,9 @@ describe('built-in service images', () => {
   });
 
   it.each([
-    ['cspec/mariadb:10.11', '10.11.'],
-    ['cspec/mariadb:11', '11.'],
-  ])('%s takes MARIADB_* settings and init scripts; mysql2 connects', async (image, version) => {
+    ['cspec/mariadb:10.11', '10.11.', Wait.forLogMessage(/ready for connections/, 2)],
+    ['cspec/mariadb:11', '11.', Wait.forHealthCheck()],
+  ])('%s takes MARIADB_* settings and init scripts; mysql2 connects', async (image, version, wait) => {
     const container = await new GenericContainer(image)
       .withEnvironment({
         MARIADB_ROOT_PASSWORD: 'r00t',
@@ -89,7 +90,7 @@ describe('built-in service images', () => {
         },
       ])
       .withExposedPorts(3306)
-      .withWaitStrategy(Wait.forLogMessage(/ready for connections/, 2))
+      .withWaitStrategy(wait)
       .withStartupTimeout(300_000)
       .start();
     const connect = (user: string, password: string) =>
@@ -122,6 +123,7 @@ describe('built-in service images', () => {
     const container = await new GenericContainer('cspec/redis:7')
       .withCommand(['--requirepass', 'pw'])
       .withExposedPorts(6379)
+      .withWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(300_000)
       .start();
     const redis = new Redis({

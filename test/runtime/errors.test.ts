@@ -74,6 +74,14 @@ describe('bad input gives one clear error and leaves nothing behind', () => {
     expect(error.message).toContain('still-booting');
   });
 
+  it('waiting for the HEALTHCHECK of an image that has none', async () => {
+    const error = await failure(
+      engine().run({ image: IMAGE, command: ['sleep', '300'], wait: { type: 'healthcheck' } }),
+    );
+    expect(error.code).toBe('CSPEC_INVALID_SPEC');
+    expect(error.message).toContain('has no HEALTHCHECK');
+  });
+
   it('memory limit below the minimum', async () => {
     const error = await failure(engine().run({ image: IMAGE, resources: { memoryBytes: 4096 } }));
     expect(error.code).toBe('CSPEC_INVALID_SPEC');

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isCspecError } from '../errors.js';
 import { Wait } from './wait.js';
 
 describe('Wait', () => {
@@ -27,7 +26,8 @@ describe('Wait', () => {
     expect(Wait.forLogMessage(/a+b/gy).toSpec()).toEqual({ type: 'log', pattern: 'a+b', times: 1 });
   });
 
-  it('forHealthCheck runs the given command, and refuses without one', () => {
+  it("forHealthCheck waits for the image's HEALTHCHECK, or runs the given command", () => {
+    expect(Wait.forHealthCheck().toSpec()).toEqual({ type: 'healthcheck' });
     expect(Wait.forHealthCheck(['pg_isready', '-U', 'postgres']).toSpec()).toEqual({
       type: 'command',
       command: ['pg_isready', '-U', 'postgres'],
@@ -36,14 +36,6 @@ describe('Wait', () => {
       type: 'command',
       command: ['/bin/sh', '-c', 'redis-cli ping | grep PONG'],
     });
-    let caught: unknown;
-    try {
-      Wait.forHealthCheck();
-    } catch (error) {
-      caught = error;
-    }
-    expect(isCspecError(caught, 'CSPEC_INVALID_SPEC')).toBe(true);
-    expect((caught as Error).message).toMatch(/HEALTHCHECK/);
   });
 
   it('forHttp chains status codes and the method', () => {

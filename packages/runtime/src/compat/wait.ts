@@ -111,19 +111,14 @@ export const Wait = {
   },
 
   /**
-   * Runs a health-check command until it exits 0. cspec's image store does
-   * not expose an image's HEALTHCHECK yet, so the command must be given:
-   * `Wait.forHealthCheck(['pg_isready'])`, or a string run by `/bin/sh -c`.
+   * The image's HEALTHCHECK passes (as with Docker), or — cspec's extension —
+   * the given command: `Wait.forHealthCheck(['pg_isready'])`, or a string run
+   * by `/bin/sh -c`. Without a command, an image without HEALTHCHECK fails
+   * the start with `CSPEC_INVALID_SPEC` before anything is created.
    */
   forHealthCheck(command?: string | readonly string[]): WaitStrategy {
     if (command === undefined || command.length === 0) {
-      throw new CspecError(
-        'CSPEC_INVALID_SPEC',
-        'Wait.forHealthCheck() needs the health-check command: cspec does not read HEALTHCHECK from images',
-        {
-          hint: "pass it explicitly, e.g. Wait.forHealthCheck(['pg_isready', '-U', 'postgres']), or use Wait.forSuccessfulCommand('...')",
-        },
-      );
+      return new WaitStrategy(() => ({ type: 'healthcheck' }));
     }
     const argv = typeof command === 'string' ? shell(command) : [...command];
     return new WaitStrategy(() => ({ type: 'command', command: argv }));

@@ -14,6 +14,7 @@ import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
 import { isProcessAlive, type ProcessIdentity } from '../util/process-identity.js';
+import { withImageHealthcheck } from '../wait/spec.js';
 import { describeWait } from '../wait/wait-for.js';
 import { startDetachedForwarder } from './detached-forwarder.js';
 import { releaseName, reserveName } from './names.js';
@@ -107,6 +108,13 @@ export async function startContainer(
     .catch((error: unknown) => {
       throw deadlineError(error);
     });
+  const wait = spec.wait && withImageHealthcheck(spec.wait, image.config.healthcheck);
+  if (spec.wait && !wait) {
+    throw new CspecError(
+      'CSPEC_INVALID_SPEC',
+      `image ${spec.image} has no HEALTHCHECK to wait for — give the command instead ({ type: 'command', command: [...] })`,
+    );
+  }
   const id = newContainerId();
   const name = spec.name ?? defaultContainerName(id);
   const paths = containerPaths(ctx.config, id, writableDirFor(ctx.config, id, spec.writableLayer));
@@ -232,13 +240,13 @@ export async function startContainer(
         forwards,
         spawnMonitor,
         onRemoved: options.onRemoved,
-        ...(spec.wait ? { readiness: { wait: spec.wait, timeoutMs: spec.startupTimeoutMs } } : {}),
+        ...(wait ? { readiness: { wait, timeoutMs: spec.startupTimeoutMs } } : {}),
       },
       monitor,
     );
     await container.waitStarted(signal);
-    if (spec.wait) {
-      phase = `waiting for ${describeWait(spec.wait)}`;
+    if (wait) {
+      phase = `waiting for ${describeWait(wait)}`;
       await container.waitReady(signal, deadline);
     }
     debug('started %s (%s)', name, id.slice(0, 12));

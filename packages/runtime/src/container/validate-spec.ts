@@ -68,6 +68,8 @@ function checkWait(wait: WaitSpec, ports: readonly number[]): void {
       return;
     case 'exit':
       return;
+    case 'healthcheck':
+      return;
     case 'all':
       for (const w of wait.of) checkWait(w, ports);
       return;

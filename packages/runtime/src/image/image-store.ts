@@ -28,7 +28,7 @@ import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { type ImageReference, parseReference } from './reference.js';
-import type { ImageSource } from './source.js';
+import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
 import { createServiceImageSource } from './sources/service-images.js';
 import { SERVICE_RECIPES } from './sources/service-recipes.js';
@@ -103,6 +103,16 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     }
   };
 
+  /** The cached image, unless its source's recipe changed since it was built. */
+  const lookupCurrent = async (ref: ImageReference): Promise<Found | undefined> => {
+    const found = await lookup(ref);
+    if (!found || ref.digest !== undefined) return found;
+    const fingerprint = sources.find((s) => s.provides(ref))?.fingerprint?.(ref);
+    if (fingerprint === undefined || found.image.config.labels?.[RECIPE_LABEL] === fingerprint) return found;
+    debug('%s was built from an older recipe: rebuilding', ref.normalized);
+    return undefined;
+  };
+
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
@@ -111,7 +121,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     );
 
   const obtain = async (ref: ImageReference, input: string, opts: ResolveImageOptions): Promise<Found> => {
-    const cached = await lookup(ref);
+    const cached = await lookupCurrent(ref);
     if (cached) return cached;
     const source = ref.digest === undefined ? sources.find((s) => s.provides(ref)) : undefined;
     if (!source) throw notFound(input);
@@ -133,7 +143,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     });
     try {
       // Another process may have built it while this one waited.
-      const built = await lookup(ref);
+      const built = await lookupCurrent(ref);
       if (built) return built;
       await sweep();
       debug('building %s with source %s', ref.normalized, source.name);
@@ -178,7 +188,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
 
     async resolve(reference, resolveOptions = {}) {
       const ref = parseReference(reference);
-      const cached = await lookup(ref);
+      const cached = await lookupCurrent(ref);
       if (cached) {
         resolveOptions.onProgress?.({ phase: 'cached', message: `${ref.normalized} is in the cache` });
         return cached.image;

@@ -34,6 +34,8 @@ export interface OciImageConfig {
     readonly ExposedPorts?: Readonly<Record<string, object>>;
     readonly Labels?: Readonly<Record<string, string>>;
     readonly StopSignal?: string;
+    /** Docker's HEALTHCHECK: `["CMD", arg...]`, `["CMD-SHELL", command]` or `["NONE"]`. */
+    readonly Healthcheck?: { readonly Test?: readonly string[] };
   };
   readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly string[] };
   readonly history?: readonly {
@@ -75,7 +77,15 @@ export function toImageConfig(config: OciImageConfig): ImageConfig {
     ...(ports.length ? { exposedPorts: ports } : {}),
     ...(c.Labels ? { labels: c.Labels } : {}),
     ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
+    ...healthcheckOf(c.Healthcheck?.Test),
   };
+}
+
+function healthcheckOf(test: readonly string[] | undefined): { healthcheck?: readonly string[] } {
+  const [kind, ...rest] = test ?? [];
+  if (kind === 'CMD' && rest.length > 0) return { healthcheck: rest };
+  if (kind === 'CMD-SHELL' && rest[0]) return { healthcheck: ['/bin/sh', '-c', rest[0]] };
+  return {};
 }
 
 /**

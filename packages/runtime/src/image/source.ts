@@ -25,6 +25,9 @@ export interface SourceContext {
  * The store calls `build` under a per-reference lock held across processes,
  * and writes the tag itself.
  */
+/** The image label that records the recipe fingerprint an image was built from. */
+export const RECIPE_LABEL = 'dev.cspec.recipe';
+
 export interface ImageSource {
   readonly name: string;
   /** Whether this source is responsible for the reference. */
@@ -37,6 +40,11 @@ export interface ImageSource {
    * to the same image instead of building twice.
    */
   canonical?(ref: ImageReference): string | undefined;
+  /**
+   * A digest of how the source builds `ref` (its recipe). An image built by
+   * an older recipe (its `dev.cspec.recipe` label differs) is rebuilt.
+   */
+  fingerprint?(ref: ImageReference): string | undefined;
   /**
    * Builds the image: blobs (layers, config, manifest) and layer directories.
    * Returns the manifest's digest. Leaves no layer directory and nothing in

@@ -12,6 +12,8 @@ export interface ImageConfig {
   readonly exposedPorts?: readonly number[];
   readonly labels?: Readonly<Record<string, string>>;
   readonly stopSignal?: string;
+  /** The image's HEALTHCHECK command, as argv (`CMD-SHELL` runs through `/bin/sh -c`). */
+  readonly healthcheck?: readonly string[];
 }
 
 /** An image ready to run: its config and its unpacked, read-only layers. */

@@ -12,4 +12,25 @@ export type WaitSpec =
       readonly method?: string;
     }
   | { readonly type: 'exit' }
+  /** The image's HEALTHCHECK command succeeds (replaced by that command before the start). */
+  | { readonly type: 'healthcheck' }
   | { readonly type: 'all'; readonly of: readonly WaitSpec[] };
+
+/**
+ * Replaces `{ type: 'healthcheck' }` (anywhere in the strategy) with the
+ * image's HEALTHCHECK command; undefined when the image has none.
+ */
+export function withImageHealthcheck(
+  wait: WaitSpec,
+  healthcheck: readonly string[] | undefined,
+): WaitSpec | undefined {
+  if (wait.type === 'healthcheck') return healthcheck ? { type: 'command', command: healthcheck } : undefined;
+  if (wait.type !== 'all') return wait;
+  const of: WaitSpec[] = [];
+  for (const w of wait.of) {
+    const resolved = withImageHealthcheck(w, healthcheck);
+    if (!resolved) return undefined;
+    of.push(resolved);
+  }
+  return { type: 'all', of };
+}

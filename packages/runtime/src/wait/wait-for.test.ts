@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { isCspecError } from '../errors.js';
+import { withImageHealthcheck } from './spec.js';
 import { NotReadyError, type WaitTarget, waitFor } from './wait-for.js';
 
 function fakeTarget(overrides: Partial<WaitTarget> = {}): WaitTarget & { execs: number } {
@@ -70,5 +71,20 @@ describe('waitFor', () => {
     );
     expect(error).toBeInstanceOf(NotReadyError);
     expect((error as Error).message).toContain('exited with code 3');
+  });
+});
+
+describe('withImageHealthcheck', () => {
+  it('puts the image command where the strategy asks for it, also inside all-of', () => {
+    const cmd = ['/bin/sh', '-c', 'pg_isready'];
+    expect(withImageHealthcheck({ type: 'healthcheck' }, cmd)).toEqual({ type: 'command', command: cmd });
+    expect(
+      withImageHealthcheck({ type: 'all', of: [{ type: 'ports' }, { type: 'healthcheck' }] }, cmd),
+    ).toEqual({ type: 'all', of: [{ type: 'ports' }, { type: 'command', command: cmd }] });
+    expect(withImageHealthcheck({ type: 'log', pattern: 'x' }, undefined)).toEqual({
+      type: 'log',
+      pattern: 'x',
+    });
+    expect(withImageHealthcheck({ type: 'all', of: [{ type: 'healthcheck' }] }, undefined)).toBeUndefined();
   });
 });

@@ -182,6 +182,11 @@ export async function waitFor(spec: WaitSpec, target: WaitTarget, signal: AbortS
       return waitCommand(spec, target, signal);
     case 'exit':
       return waitExit(target, signal);
+    case 'healthcheck':
+      throw new CspecError(
+        'CSPEC_INTERNAL',
+        'a healthcheck wait must be resolved to the image command first',
+      );
     case 'all':
       return allOf(
         spec.of.map((s) => (signal) => waitFor(s, target, signal)),
@@ -203,6 +208,8 @@ export function describeWait(spec: WaitSpec): string {
       return `command ${JSON.stringify(spec.command)} to succeed`;
     case 'exit':
       return 'the container to exit with code 0';
+    case 'healthcheck':
+      return "the image's health check to pass";
     case 'all':
       return spec.of.map(describeWait).join(' and ');
   }

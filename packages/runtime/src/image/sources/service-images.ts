@@ -10,6 +10,7 @@
  * reach the Debian mirror; `policy-rc.d` keeps services from starting.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,9 +19,9 @@ import { chainIds } from '../../snapshot/chain-id.js';
 import { removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
 import { hostArchitecture, type OciImageConfig, writeImage } from '../oci.js';
-import type { ImageSource } from '../source.js';
+import { type ImageSource, RECIPE_LABEL } from '../source.js';
 import { superviseGroup, tarIntoBlobs, tidy } from './debian-bootstrap.js';
-import { SERVICE_RECIPES } from './service-recipes.js';
+import { type BootstrapRecipe, SERVICE_RECIPES } from './service-recipes.js';
 
 async function run(
   command: string,
@@ -51,11 +52,17 @@ async function run(
   }
 }
 
+/** Changes whenever the recipe does (packages, files, config, setup). */
+export function recipeFingerprint(recipe: BootstrapRecipe): string {
+  return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
+}
+
 export function createServiceImageSource(): ImageSource {
   return {
     name: 'service-images',
     provides: (ref) => ref.domain === undefined && SERVICE_RECIPES[ref.normalized] !== undefined,
     check: () => {},
+    fingerprint: (ref) => recipeFingerprint(SERVICE_RECIPES[ref.normalized]!),
     async build(ref, ctx) {
       const recipe = SERVICE_RECIPES[ref.normalized]!;
       const base = await ctx.resolve(`cspec/debian:${recipe.suite}`);
@@ -122,7 +129,10 @@ export function createServiceImageSource(): ImageSource {
           created,
           architecture: hostArchitecture(),
           os: 'linux',
-          config: recipe.config,
+          config: {
+            ...recipe.config,
+            Labels: { ...(recipe.config.Labels ?? {}), [RECIPE_LABEL]: recipeFingerprint(recipe) },
+          },
           rootfs: { type: 'layers', diff_ids: [layer.digest] },
           history: [
             {

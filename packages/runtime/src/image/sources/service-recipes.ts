@@ -99,6 +99,13 @@ function postgres(suite: string, major: number): BootstrapRecipe {
       Cmd: ['postgres'],
       ExposedPorts: { '5432/tcp': {} },
       StopSignal: 'SIGINT',
+      // Over TCP: the server of the initialisation phase listens on the socket only.
+      Healthcheck: {
+        Test: [
+          'CMD-SHELL',
+          `/usr/lib/postgresql/${major}/bin/pg_isready -h 127.0.0.1 -U "\${POSTGRES_USER:-postgres}" -d "\${POSTGRES_DB:-\${POSTGRES_USER:-postgres}}"`,
+        ],
+      },
     },
   };
 }
@@ -199,6 +206,8 @@ function mariadb(suite: string): BootstrapRecipe {
       Entrypoint: ['docker-entrypoint.sh'],
       Cmd: ['mariadbd'],
       ExposedPorts: { '3306/tcp': {} },
+      // `ping` answers even when access is denied; the initialisation server does not listen on TCP.
+      Healthcheck: { Test: ['CMD-SHELL', 'mariadb-admin ping -h 127.0.0.1 --silent'] },
     },
   };
 }
@@ -218,6 +227,7 @@ export const SERVICE_RECIPES: Readonly<Record<string, BootstrapRecipe>> = {
       Entrypoint: ['docker-entrypoint.sh'],
       Cmd: ['redis-server'],
       ExposedPorts: { '6379/tcp': {} },
+      Healthcheck: { Test: ['CMD-SHELL', 'redis-cli ping | grep -qE "PONG|NOAUTH"'] },
       WorkingDir: '/data',
     },
   },
