@@ -390,6 +390,19 @@ describe('other commands', () => {
     }
   });
 
+  it('system df reports the store and image prune frees what nothing needs', async () => {
+    const df = await cspec(['system', 'df', '--json']);
+    expect(df.code).toBe(0);
+    const usage = JSON.parse(df.stdout) as { images: number; layers: number; layersBytes: number };
+    expect(usage.images).toBeGreaterThan(0);
+    expect(usage.layersBytes).toBeGreaterThan(0);
+    const prune = await cspec(['image', 'prune']);
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toMatch(/^removed \d+ layer\(s\) and \d+ blob\(s\), .+ freed\n$/);
+    // Tagged images are untouched.
+    expect((await cspec(['run', '--rm', IMAGE, 'true'])).code).toBe(0);
+  });
+
   it('network create, ls and rm', async () => {
     const name = `cli-net-${process.pid}`;
     expect((await cspec(['network', 'create', name])).code).toBe(0);

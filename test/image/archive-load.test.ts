@@ -210,6 +210,29 @@ describe('loading image archives', () => {
     expect(await readdir(dir)).not.toContain('nope.tar');
   });
 
+  it('prune removes what no tag or container needs, keeps shared layers, recent writes and layers in use', async () => {
+    const [l1, l2] = [await base(), await top()];
+    await store.load(await write('oci.tar', await ociArchive([l1, l2])));
+    await store.load(await write('docker.tar', await dockerArchive([l1])));
+    const ociLayers = (await store.resolve('example.test/oci/app:1')).layerDirs;
+    await store.remove('example.test/oci/app:1');
+    // Just written: the grace period keeps it all.
+    expect(await store.prune({ layerDirsInUse: new Set() })).toEqual({
+      blobsRemoved: 0,
+      layersRemoved: 0,
+      bytesFreed: 0,
+    });
+    // A container still using the top layer keeps it.
+    const kept = await store.prune({ layerDirsInUse: new Set([ociLayers[1]!]), graceMs: 0 });
+    expect(kept.layersRemoved).toBe(0);
+    expect(kept.blobsRemoved).toBe(4); // the OCI manifest, config and two gzip layers
+    const report = await store.prune({ layerDirsInUse: new Set(), graceMs: 0 });
+    expect(report.layersRemoved).toBe(1);
+    expect(report.bytesFreed).toBeGreaterThan(0);
+    expect((await store.resolve('example.test/docker/app:2')).layerDirs).toEqual([ociLayers[0]]);
+    expect(await store.usage()).toMatchObject({ images: 1, layers: 1 });
+  });
+
   it('imports a root filesystem tar as a one-layer image', async () => {
     const image = await store.importRootfs(await write('rootfs.tar', await base()), 'example.test/rootfs:1', {
       cmd: ['cat', '/etc/os-release'],

@@ -50,6 +50,14 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/image.js')).imageLoadCommand,
   },
   {
+    name: 'image prune',
+    load: async () => (await import('./commands/image.js')).imagePruneCommand,
+  },
+  {
+    name: 'system df',
+    load: async () => (await import('./commands/image.js')).systemDfCommand,
+  },
+  {
     name: 'image save',
     aliases: ['save'],
     load: async () => (await import('./commands/image.js')).imageSaveCommand,
@@ -62,7 +70,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'doctor', load: async () => (await import('./commands/doctor.js')).doctorCommand },
 ];
 
-export const GROUPS: readonly string[] = ['network', 'image'];
+export const GROUPS: readonly string[] = ['network', 'image', 'system'];
 
 export interface CommandMatch {
   readonly entry: CommandEntry;

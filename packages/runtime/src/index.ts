@@ -56,6 +56,7 @@ export type { CommitChanges } from './image/commit-image.js';
 export type {
   ImageConfig,
   ImageProgress,
+  ImagePruneReport,
   ImageService,
   ImageSummary,
   LoadedImage,

@@ -125,3 +125,42 @@ export const imageSaveCommand = defineCommand({
     return EXIT.ok;
   },
 });
+
+export const imagePruneCommand = defineCommand({
+  name: 'image prune',
+  summary: 'Remove image content that no tag and no container needs',
+  usage: 'image prune',
+  examples: ['cspec image rm my/app:1 && cspec image prune'],
+  flags: [],
+  async run({ out, engine }) {
+    const report = await (await engine()).pruneImages();
+    out.line(
+      `removed ${report.layersRemoved} layer(s) and ${report.blobsRemoved} blob(s), ${formatSize(report.bytesFreed)} freed`,
+    );
+    return EXIT.ok;
+  },
+});
+
+export const systemDfCommand = defineCommand({
+  name: 'system df',
+  summary: 'Show the disk space images use',
+  usage: 'system df [--json]',
+  examples: ['cspec system df'],
+  flags: [{ name: 'json', type: 'boolean', description: 'Print the figures as JSON' }],
+  async run({ args, out, engine }) {
+    const usage = await (await engine()).images.usage();
+    if (args.boolean('json')) {
+      out.json(usage);
+      return EXIT.ok;
+    }
+    out.table(
+      ['WHAT', 'COUNT', 'SIZE'],
+      [
+        ['tagged images', String(usage.images), ''],
+        ['unpacked layers', String(usage.layers), formatSize(usage.layersBytes)],
+        ['blobs (archives of layers, configs, manifests)', '', formatSize(usage.blobsBytes)],
+      ],
+    );
+    return EXIT.ok;
+  },
+});

@@ -4,7 +4,7 @@
  */
 import type { ContainerSpec } from '../container/spec.js';
 import type { CommitChanges } from '../image/commit-image.js';
-import type { ImageProgress, ImageService, LoadedImage } from '../image/types.js';
+import type { ImageProgress, ImagePruneReport, ImageService, LoadedImage } from '../image/types.js';
 import type { Change } from '../snapshot/upper-changes.js';
 
 export interface ExitStatus {
@@ -144,6 +144,8 @@ export interface Engine extends AsyncDisposable {
   listNetworks(): Promise<NetworkInfo[]>;
   /** Removes leftovers of dead sessions, and with `all` every container and network. */
   prune(options?: { readonly all?: boolean }): Promise<PruneReport>;
+  /** Removes image content no tag and no container needs (see ImageService.prune). */
+  pruneImages(options?: { readonly graceMs?: number }): Promise<ImagePruneReport>;
   /** Removes every container this engine started (not detached ones) and ends the session. */
   close(): Promise<void>;
 }

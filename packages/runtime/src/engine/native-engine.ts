@@ -158,6 +158,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         sessionsRemoved: report.sessions,
       };
     },
+    async pruneImages(pruneOptions = {}) {
+      // Containers keep their image's layers; a state from before layers were recorded keeps them all.
+      const states = await listContainerStates(config);
+      if (states.some((st) => st.layerDirs === undefined)) {
+        return { blobsRemoved: 0, layersRemoved: 0, bytesFreed: 0 };
+      }
+      const layerDirsInUse = new Set(states.flatMap((st) => st.layerDirs ?? []));
+      return ctx.images.prune({ layerDirsInUse, ...pruneOptions });
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -13,7 +13,7 @@
  * once the lock is held.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { createBlobStore } from '../content/blob-store.js';
@@ -27,6 +27,7 @@ import { commitUpper } from './commit-image.js';
 import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
+import { pruneStore, treeSize } from './prune.js';
 import { type ImageReference, parseReference } from './reference.js';
 import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
@@ -36,6 +37,9 @@ import { createTagStore } from './tag-store.js';
 import type { ImageService, ImageSummary, ResolvedImage, ResolveImageOptions } from './types.js';
 
 const debug = createDebug('cspec:image');
+
+/** What prune leaves alone because another process may be about to tag it. */
+const PRUNE_GRACE_MS = 10 * 60_000;
 
 export interface ImageStore extends ImageService {
   readonly dataDir: string;
@@ -266,6 +270,28 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       );
       await tags.set(target.normalized, image.manifest.digest);
       return { id: image.id, references: [target.normalized] };
+    },
+
+    async prune({ layerDirsInUse, graceMs = PRUNE_GRACE_MS }) {
+      await sweep();
+      return pruneStore({
+        blobs,
+        blobsDir: join(root, 'blobs'),
+        layersDir: join(root, 'layers'),
+        tags: await tags.list(),
+        layerDirsInUse,
+        graceMs,
+      });
+    },
+
+    async usage() {
+      const layerNames = await readdir(join(root, 'layers')).catch(() => [] as string[]);
+      return {
+        images: (await tags.list()).length,
+        blobsBytes: await treeSize(join(root, 'blobs')),
+        layersBytes: await treeSize(join(root, 'layers')),
+        layers: layerNames.length,
+      };
     },
 
     async importRootfs(file, reference, importOptions = {}) {

@@ -45,6 +45,12 @@ export interface ResolveImageOptions {
   readonly onProgress?: (event: ImageProgress) => void;
 }
 
+export interface ImagePruneReport {
+  readonly blobsRemoved: number;
+  readonly layersRemoved: number;
+  readonly bytesFreed: number;
+}
+
 /** An image brought in from a file. */
 export interface LoadedImage {
   /** `sha256:` of its config (the image id, as Docker reports it). */
@@ -79,6 +85,22 @@ export interface ImageService {
     readonly reference: string;
     readonly changes?: CommitChanges;
   }): Promise<LoadedImage>;
+  /**
+   * Removes blobs and unpacked layers that no tag reaches and no container
+   * in `layerDirsInUse` needs (`cspec image prune`); keeps anything written
+   * in the last `graceMs` (default 10 minutes) for loads and builds in flight.
+   */
+  prune(options: {
+    readonly layerDirsInUse: ReadonlySet<string>;
+    readonly graceMs?: number;
+  }): Promise<ImagePruneReport>;
+  /** Sizes on disk (`cspec system df`). */
+  usage(): Promise<{
+    readonly images: number;
+    readonly blobsBytes: number;
+    readonly layersBytes: number;
+    readonly layers: number;
+  }>;
   /** Makes a one-layer image from a root filesystem tar (like `docker import`) and tags it `reference`. */
   importRootfs(
     file: string,
