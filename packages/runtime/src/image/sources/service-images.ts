@@ -9,48 +9,14 @@
  * mounted on the host. It shares the host's network, like debootstrap, to
  * reach the Debian mirror; `policy-rc.d` keeps services from starting.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { abortError, CspecError } from '../../errors.js';
-import { chainIds } from '../../snapshot/chain-id.js';
 import { removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
-import { hostArchitecture, type OciImageConfig, writeImage } from '../oci.js';
 import { type ImageSource, RECIPE_LABEL } from '../source.js';
-import { superviseGroup, tarIntoBlobs, tidy } from './debian-bootstrap.js';
+import { publishTree, runBuildStep, tidy } from './build-tree.js';
 import { type BootstrapRecipe, SERVICE_RECIPES } from './service-recipes.js';
-
-async function run(
-  command: string,
-  args: readonly string[],
-  what: string,
-  signal?: AbortSignal,
-  onLine?: (l: string) => void,
-) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const tail: string[] = [];
-  const remember = (line: string) => {
-    tail.push(line);
-    if (tail.length > 25) tail.shift();
-    onLine?.(line);
-  };
-  createInterface({ input: child.stdout! }).on('line', remember);
-  createInterface({ input: child.stderr! }).on('line', remember);
-  const code = await superviseGroup(child, signal);
-  if (signal?.aborted) throw abortError(signal, what);
-  if (code !== 0) {
-    throw new CspecError(
-      'CSPEC_IMAGE_BUILD_FAILED',
-      `${what} failed (exit code ${code}):\n${tail.join('\n')}`,
-      {
-        hint: 'check that the Debian mirror is reachable (CSPEC_DEBIAN_MIRROR)',
-      },
-    );
-  }
-}
 
 /** Changes whenever the recipe does (packages, files, config, setup). */
 export function recipeFingerprint(recipe: BootstrapRecipe): string {
@@ -74,12 +40,11 @@ export function createServiceImageSource(): ImageSource {
           message: `${ref.normalized}: copying cspec/debian:${recipe.suite}`,
         });
         await mkdir(dir);
-        await run(
-          'cp',
-          ['-a', '--reflink=auto', `${base.layerDirs[0]}/.`, dir],
-          'copying the base image',
-          ctx.signal,
-        );
+        await runBuildStep('cp', ['-a', '--reflink=auto', `${base.layerDirs[0]}/.`, dir], {
+          what: 'copying the base image',
+          signal: ctx.signal,
+          hint: `check free space under ${ctx.tmpDir}`,
+        });
 
         // No service may start inside the build; DNS as on the host, for the mirror.
         await writeFile(join(dir, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
@@ -95,7 +60,7 @@ export function createServiceImageSource(): ImageSource {
           phase: 'build',
           message: `${ref.normalized}: installing ${recipe.packages.join(', ')}`,
         });
-        await run(
+        await runBuildStep(
           'unshare',
           [
             '--mount',
@@ -110,8 +75,11 @@ export function createServiceImageSource(): ImageSource {
             '-c',
             script,
           ],
-          `installing ${recipe.packages.join(', ')} into ${ref.normalized}`,
-          ctx.signal,
+          {
+            what: `installing ${recipe.packages.join(', ')} into ${ref.normalized}`,
+            signal: ctx.signal,
+            hint: 'check that the Debian mirror is reachable (CSPEC_DEBIAN_MIRROR)',
+          },
         );
         await rm(join(dir, 'usr/sbin/policy-rc.d'), { force: true });
         for (const file of recipe.files) {
@@ -122,29 +90,13 @@ export function createServiceImageSource(): ImageSource {
         }
         await tidy(dir);
 
-        ctx.onProgress({ phase: 'commit', message: `storing ${ref.normalized}` });
-        const layer = await tarIntoBlobs(dir, ctx);
-        const created = new Date().toISOString();
-        const config: OciImageConfig = {
-          created,
-          architecture: hostArchitecture(),
-          os: 'linux',
+        return await publishTree(ctx, ref, dir, {
           config: {
             ...recipe.config,
             Labels: { ...(recipe.config.Labels ?? {}), [RECIPE_LABEL]: recipeFingerprint(recipe) },
           },
-          rootfs: { type: 'layers', diff_ids: [layer.digest] },
-          history: [
-            {
-              created,
-              created_by: `cspec/debian:${recipe.suite} + apt-get install ${recipe.packages.join(' ')}`,
-            },
-          ],
-        };
-        const manifest = await writeImage(ctx.blobs, config, [layer]);
-        if (ctx.signal?.aborted) throw abortError(ctx.signal, `building ${ref.normalized}`);
-        await ctx.layers.adoptDirectory(chainIds([layer.digest])[0]!, dir);
-        return { manifestDigest: manifest.digest };
+          createdBy: `cspec/debian:${recipe.suite} + apt-get install ${recipe.packages.join(' ')}`,
+        });
       } finally {
         await removeTree(dir);
       }
