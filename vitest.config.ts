@@ -9,6 +9,8 @@ const resolve = {
   conditions: ['cspec-source'],
   alias: [
     { find: /^@cspec\/runtime$/, replacement: source('./packages/runtime/src/index.ts') },
+    { find: /^@cspec\/vitest$/, replacement: source('./packages/vitest/src/index.ts') },
+    { find: /^cspec\/vitest$/, replacement: source('./packages/cli/src/vitest.ts') },
     { find: /^cspec$/, replacement: source('./packages/cli/src/index.ts') },
   ],
 };

@@ -1,0 +1,2 @@
+/** `cspec/vitest`: the Vitest plugin and fixtures (`@cspec/vitest`). */
+export * from '@cspec/vitest';

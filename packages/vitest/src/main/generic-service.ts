@@ -1,0 +1,50 @@
+/** Any image as a service: started once, its ports handed to tests. */
+import type { WaitSpec } from '@cspec/runtime';
+import type { ProvidedGeneric } from '../provided.js';
+import type { GenericServiceOptions } from '../services/definitions.js';
+import type { ServiceContext, StartedService } from './service-context.js';
+
+export async function startGeneric(
+  ctx: ServiceContext,
+  name: string,
+  options: GenericServiceOptions,
+): Promise<StartedService> {
+  const ports = options.ports ?? [];
+  const container = await ctx.engine.run(
+    {
+      ...(options.container ?? {}),
+      image: options.image,
+      ...(options.command ? { command: options.command } : {}),
+      ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ports,
+      networks: [...(options.container?.networks ?? []), ...ctx.networks],
+      labels: { ...(options.container?.labels ?? {}), ...ctx.labels },
+      ...(options.wait ? { wait: toWaitSpec(name, options.wait, ports) } : {}),
+    },
+    { signal: ctx.signal },
+  );
+  const provided: ProvidedGeneric = {
+    kind: 'service',
+    name,
+    containerId: container.id,
+    image: options.image,
+    host: container.host,
+    ports: container.ports,
+    scope: options.scope ?? 'test',
+  };
+  return { container, provided, detail: ports.map((p) => `${p}->${container.mappedPort(p)}`).join(' ') };
+}
+
+export function toWaitSpec(
+  name: string,
+  wait: NonNullable<GenericServiceOptions['wait']>,
+  ports: readonly number[],
+): WaitSpec {
+  if (!('http' in wait)) return wait;
+  const port = wait.port ?? ports[0];
+  if (port === undefined) {
+    throw new Error(`cspec: service "${name}": wait { http } needs a port — add ports: [8080] or wait.port`);
+  }
+  return { type: 'http', port, path: wait.http };
+}
