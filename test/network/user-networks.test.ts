@@ -184,6 +184,31 @@ describe('user-defined networks', () => {
     expect(forwardRules()?.filter((r) => r.includes(bridge!))).toEqual([]);
   });
 
+  test('a member that joins right after another left is reachable from the host at once', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const net = await newNetwork();
+    const first = await member(dir.path, 'first', [{ network: net }]);
+    let listener = await listenerIn(first.setup.state.netns!, 7000, 'first');
+    // The host's ARP cache now maps first's address to first's interface.
+    expect(await fetchText(first.setup.ipAddress!, 7000)).toBe('hello from first');
+    await stop(listener);
+    await manager.teardownContainer(first.setup.state);
+
+    // Addresses go round robin: the one just freed is not handed out again yet, and the
+    // newcomer answers the host at once (a reused address could stay unreachable for a minute).
+    const second = await member(dir.path, 'second', [{ network: net }]);
+    try {
+      expect(second.setup.ipAddress).not.toBe(first.setup.ipAddress);
+      listener = await listenerIn(second.setup.state.netns!, 7000, 'second');
+      expect(await fetchText(second.setup.ipAddress!, 7000)).toBe('hello from second');
+    } finally {
+      await stop(listener);
+      await manager.teardownContainer(second.setup.state);
+    }
+    expect(leftovers([first.id, second.id])).toEqual([]);
+  });
+
   test('a container on two networks gets an address in each and the default route via the first', async () => {
     const dir = await tempDir();
     cleanups.push(dir.remove);

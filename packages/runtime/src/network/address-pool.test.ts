@@ -14,20 +14,34 @@ describe('address pool', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  test('hands out the lowest free address and records the owner', async () => {
+  test('hands out free addresses in order and records the owner', async () => {
     expect(await pool.allocate('x')).toBe('a');
     expect(await pool.allocate('y')).toBe('b');
     expect(await readFile(join(dir, 'p', 'b'), 'utf8')).toBe('y\n');
+  });
+
+  // Peers (the host's ARP cache, other containers) may still map a released
+  // address to the old container's interface for a while: reuse it last.
+  test('a released address is handed out again only after the others (round robin)', async () => {
+    expect(await pool.allocate('x')).toBe('a');
     await pool.release('a', 'x');
-    expect(await pool.allocate('z')).toBe('a');
+    expect(await pool.allocate('y')).toBe('b');
+    expect(await pool.allocate('z')).toBe('c');
+    await pool.release('b', 'y');
+    expect(await pool.allocate('w')).toBe('d');
+    // Wraps around to the first free one.
+    expect(await pool.allocate('v')).toBe('a');
+    expect(await pool.allocate('u')).toBe('b');
+    expect((await pool.leases()).map((l) => l.address).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
   test('a late or repeated release does not free an address someone else holds now', async () => {
-    expect(await pool.allocate('x')).toBe('a');
-    await pool.release('a', 'x');
-    expect(await pool.allocate('y')).toBe('a');
-    await pool.release('a', 'x');
-    expect((await pool.leases()).map((l) => [l.address, l.owner])).toEqual([['a', 'y']]);
+    const small = createAddressPool({ dir: join(dir, 'q'), label: 'test', candidates: () => ['a'] });
+    expect(await small.allocate('x')).toBe('a');
+    await small.release('a', 'x');
+    expect(await small.allocate('y')).toBe('a');
+    await small.release('a', 'x');
+    expect((await small.leases()).map((l) => [l.address, l.owner])).toEqual([['a', 'y']]);
   });
 
   test('concurrent allocations never share an address', async () => {

@@ -3,6 +3,12 @@
  * after the address, created with O_EXCL and holding its owner's id. Any
  * number of processes allocate at once without a shared lock; the one whose
  * exclusive create succeeds owns the address.
+ *
+ * Addresses are handed out round robin (after the last one handed out, as
+ * Docker's IPAM does): right after a container is removed, the host's ARP
+ * cache and other containers may still map its address to the old, deleted
+ * interface, and a new container given that address would be unreachable
+ * from them until the entry expires (tens of seconds).
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +23,10 @@ export interface Lease {
 
 export interface AddressPool {
   readonly dir: string;
-  /** Takes the lowest free address for `owner`; throws `CSPEC_NETWORK_FAILED` when the pool is exhausted. */
+  /**
+   * Takes the next free address after the last one handed out (wrapping
+   * around) for `owner`; throws `CSPEC_NETWORK_FAILED` when the pool is exhausted.
+   */
   allocate(owner: string): Promise<string>;
   /**
    * Frees one address if `owner` still holds it. Idempotent; a retried or
@@ -38,6 +47,22 @@ export interface AddressPoolOptions {
   readonly candidates: () => Iterable<string>;
 }
 
+/** Where the pool remembers the address it handed out last (not a lease: it starts with a dot). */
+const LAST = '.last';
+
+/** The candidates after `last`, then those up to and including it. */
+function* rotated(candidates: () => Iterable<string>, last: string): Generator<string> {
+  let seen = false;
+  for (const address of candidates()) {
+    if (seen) yield address;
+    else if (address === last) seen = true;
+  }
+  for (const address of candidates()) {
+    yield address;
+    if (address === last) return;
+  }
+}
+
 export function createAddressPool(options: AddressPoolOptions): AddressPool {
   const { dir } = options;
   const existing = async (): Promise<string[]> => {
@@ -52,7 +77,7 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
   const leases = async (): Promise<Lease[]> => {
     const result: Lease[] = [];
     for (const address of await existing()) {
-      if (address.includes('.tmp')) continue;
+      if (address.startsWith('.') || address.includes('.tmp')) continue;
       const path = join(dir, address);
       try {
         const [owner, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
@@ -69,10 +94,13 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
     async allocate(owner) {
       await mkdir(dir, { recursive: true });
       const taken = new Set(await existing());
-      for (const address of options.candidates()) {
+      const last = await readFile(join(dir, LAST), 'utf8').catch(() => '');
+      for (const address of rotated(options.candidates, last.trim())) {
         if (taken.has(address)) continue;
         try {
           await writeFile(join(dir, address), `${owner}\n`, { flag: 'wx' });
+          // A hint only: a lost race or a torn read just starts the next search elsewhere.
+          await writeFile(join(dir, LAST), address).catch(() => {});
           return address;
         } catch (error) {
           // Another process took it between our listing and our create: try the next one.
