@@ -34,10 +34,33 @@ describe('leak-proof cleanup', () => {
     expect(during.containerDirs).toEqual(expect.arrayContaining(owner.ids));
     expect(during.netns.length).toBeGreaterThanOrEqual(3);
     expect(during.cgroups.length).toBeGreaterThanOrEqual(5);
+    expect(during.links.filter((l) => l.startsWith('csbr'))).toHaveLength(1);
     const killedAt = Date.now();
     process.kill(owner.pid, 'SIGKILL');
     const left = await waitForNoLeaks(5000);
     expect(left, `left after ${Date.now() - killedAt} ms`).toBeUndefined();
+  });
+
+  it('close() removes the networks it created as ephemeral, and only those', async () => {
+    const engine = await createEngine();
+    const kept = await engine.createNetwork(undefined, { labels: { 'dev.cspec.test': 'kept' } });
+    const ephemeral = await engine.createNetwork(undefined, { ephemeral: true });
+    const member = await engine.run({
+      image: 'cspec/debian:bookworm',
+      command: ['sleep', '60'],
+      networks: [{ network: ephemeral.name }],
+    });
+    expect(member.ipAddress).toBeDefined();
+    await engine.close();
+    const engine2 = await createEngine();
+    try {
+      expect((await engine2.listNetworks()).map((n) => n.name)).toEqual(expect.arrayContaining([kept.name]));
+      expect((await engine2.listNetworks()).map((n) => n.name)).not.toContain(ephemeral.name);
+      await engine2.removeNetwork(kept.name);
+    } finally {
+      await engine2.close();
+    }
+    expectNoLeaks();
   });
 
   it('sweeps a dead session on the next start even without its watcher', async () => {

@@ -117,6 +117,12 @@ export interface RunOptions {
 
 export interface NetworkOptions {
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * The network belongs to this engine's session: `close()` removes it after
+   * the containers, and so does the session watcher if the process dies.
+   * @default false (networks outlive their creator, as in Docker)
+   */
+  readonly ephemeral?: boolean;
 }
 
 export interface NetworkInfo {

@@ -8,7 +8,7 @@ import type { ContainerSpec } from '../container/spec.js';
 import { startContainer } from '../container/start-container.js';
 import { type ContainerState, listContainerStates } from '../container/state.js';
 import { createDebug } from '../debug.js';
-import { CspecError } from '../errors.js';
+import { CspecError, isCspecError } from '../errors.js';
 import { createImageStore } from '../image/image-store.js';
 import { createSession, type Session } from '../session/session.js';
 import { sweepSessions } from '../session/sweep.js';
@@ -48,6 +48,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     swapLimitSupported: swapLimitSupported(teardown.cgroups.mode),
   };
   const owned = new Map<string, NativeContainer>();
+  const ownedNetworks = new Set<string>();
   let session: Promise<Session> | undefined;
   let sweep: Promise<unknown> | undefined;
   let closed = false;
@@ -138,8 +139,17 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       const shown = listOptions.all ? all : all.filter((c) => c.status === 'running');
       return shown.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
-    createNetwork: (name, networkOptions) =>
-      ctx.network.createNetwork(name ?? randomNetworkName(), networkOptions),
+    async createNetwork(name, networkOptions = {}) {
+      if (!networkOptions.ephemeral)
+        return ctx.network.createNetwork(name ?? randomNetworkName(), networkOptions);
+      const sessionId = (await getSession()).id;
+      const info = await ctx.network.createNetwork(name ?? randomNetworkName(), {
+        ...networkOptions,
+        sessionId,
+      });
+      ownedNetworks.add(info.name);
+      return info;
+    },
     removeNetwork: (name) => ctx.network.removeNetwork(name),
     listNetworks: (): Promise<NetworkInfo[]> => ctx.network.listNetworks(),
     async prune(pruneOptions = {}): Promise<PruneReport> {
@@ -175,6 +185,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       await Promise.allSettled([...starting]);
       const results = await Promise.allSettled([...owned.values()].map((c) => c.remove()));
       await sweep;
+      for (const name of ownedNetworks) {
+        await ctx.network.removeNetwork(name).catch((e: unknown) => {
+          if (!isCspecError(e, 'CSPEC_NETWORK_NOT_FOUND')) results.push({ status: 'rejected', reason: e });
+        });
+      }
       if (session) await (await session).close();
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed.length) {

@@ -48,7 +48,7 @@ export async function createBridgeNetwork(
   config: RuntimeConfig,
   store: NetworkStore,
   name: string,
-  options: NetworkOptions & { readonly signal?: AbortSignal } = {},
+  options: NetworkOptions & { readonly signal?: AbortSignal; readonly sessionId?: string } = {},
 ): Promise<NetworkInfo> {
   validateNetworkName(name);
   const inUse = () =>
@@ -69,6 +69,7 @@ export async function createBridgeNetwork(
     gateway,
     labels: { ...(options.labels ?? {}) },
     createdAt: new Date().toISOString(),
+    ...(options.sessionId ? { sessionId: options.sessionId } : {}),
   };
   let created = false;
   try {

@@ -39,8 +39,10 @@ export interface NetworkManager {
   teardownContainer(state: ContainerNetworkState): Promise<void>;
   createNetwork(
     name: string,
-    options?: NetworkOptions & { readonly signal?: AbortSignal },
+    options?: NetworkOptions & { readonly signal?: AbortSignal; readonly sessionId?: string },
   ): Promise<NetworkInfo>;
+  /** Names of the ephemeral networks and the sessions they belong to. */
+  ephemeralNetworks(): Promise<{ readonly name: string; readonly sessionId: string }[]>;
   /** Fails while containers are attached; `CSPEC_NETWORK_NOT_FOUND` for an unknown name. */
   removeNetwork(name: string): Promise<void>;
   listNetworks(): Promise<NetworkInfo[]>;
@@ -56,6 +58,8 @@ export function createNetworkManager(config: RuntimeConfig): NetworkManager {
     createNetwork: (name, options = {}) => createBridgeNetwork(config, store, name, options),
     removeNetwork: (name) => removeBridgeNetwork(config, store, name),
     listNetworks: async () => (await store.list()).map(networkInfo),
+    ephemeralNetworks: async () =>
+      (await store.list()).flatMap((r) => (r.sessionId ? [{ name: r.name, sessionId: r.sessionId }] : [])),
     async sweep(isOwnerAlive) {
       const report = await sweepNetworks(config, store, isOwnerAlive);
       if (report.removed > 0) debug('sweep removed %d network resources', report.removed);

@@ -12,6 +12,8 @@ export interface NetworkRecord {
   readonly gateway: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly createdAt: string;
+  /** Set for ephemeral networks: removed when this session ends. */
+  readonly sessionId?: string;
 }
 
 /** One container on one network; carries what any member needs to render this container's hosts file. */

@@ -63,6 +63,13 @@ export async function sweepSessions(
       debug('sweep: %s: %O', state.id, error);
     }
   }
+  // Ephemeral networks after their session's containers (a network with members cannot go).
+  for (const network of await ctx.network.ephemeralNetworks()) {
+    if (!(await doomed(network.sessionId))) continue;
+    await ctx.network
+      .removeNetwork(network.name)
+      .catch((error: unknown) => debug('sweep: network %s: %O', network.name, error));
+  }
   let sessions = 0;
   for (const sid of options.only !== undefined ? [options.only] : await sessionIds(ctx.config)) {
     if (options.only === undefined && !options.all && (await isSessionAlive(ctx.config, sid))) continue;
