@@ -82,7 +82,9 @@ export async function startServices(
     if (!options.engine) await engine.close();
   };
   try {
-    network = (await engine.createNetwork(undefined, { labels: { 'dev.cspec.vitest': 'services' } })).name;
+    network = (
+      await engine.createNetwork(undefined, { labels: { 'dev.cspec.vitest': 'services' }, ephemeral: true })
+    ).name;
     const ctx: ServiceContext = {
       engine,
       root: options.root,
@@ -92,6 +94,8 @@ export async function startServices(
       log,
     };
     const started = new Map<string, Promise<StartedService>>();
+    // The first failure is the cause; the services it aborted fail after it.
+    let firstFailure: Error | undefined;
     const start = (name: string): Promise<StartedService> => {
       let promise = started.get(name);
       if (promise) return promise;
@@ -104,8 +108,10 @@ export async function startServices(
           name,
           definition,
         ).catch((error: unknown) => {
+          const failure = describeFailure(name, definition, error);
+          firstFailure ??= failure;
           abort.abort();
-          throw describeFailure(name, definition, error);
+          throw failure;
         });
         containers.push(service.container);
         log(
@@ -118,7 +124,7 @@ export async function startServices(
     };
     const results = await Promise.allSettled(Object.keys(definitions).map(start));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
+    if (failure) throw firstFailure ?? failure.reason;
     const services: Record<string, ProvidedService> = {};
     for (const result of results) {
       if (result.status === 'fulfilled') services[result.value.provided.name] = result.value.provided;
@@ -147,5 +153,10 @@ function describeFailure(name: string, definition: ServiceDefinition, error: unk
   const message = error instanceof Error ? error.message : String(error);
   if (message.startsWith(`cspec: service "${name}"`)) return error as Error;
   const image = definition.options.image ?? `the default ${definition.kind} image`;
-  return new Error(`cspec: service "${name}" (${image}) failed to start: ${message}`, { cause: error });
+  const hint = (error as { hint?: unknown })?.hint;
+  // The message carries everything (the runtime's errors include the log tail); no `cause`:
+  // Vitest rewrites the name of every cause it prints, which some error types do not allow.
+  return new Error(
+    `cspec: service "${name}" (${image}) failed to start: ${message}${typeof hint === 'string' ? `\n  hint: ${hint}` : ''}`,
+  );
 }

@@ -35,7 +35,8 @@ export async function readSqlFiles(
       throw new Error(`cspec: ${what} directory "${path}" has no .sql files`);
     }
     for (const file of members) {
-      files.push({ file: relative(root, file), sql: await readFile(file, 'utf8') });
+      const shown = relative(root, file);
+      files.push({ file: shown.startsWith('..') ? file : shown, sql: await readFile(file, 'utf8') });
     }
   }
   return files;
