@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { perTestDatabase } from './per-test-database.js';
 import { postgresReady } from './postgres-ready.js';
 import { trivialStart } from './trivial-start.js';
 
@@ -61,38 +62,58 @@ const checkLeftovers = (scenario: string) => {
   }
 };
 
+// BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database).
+const only = process.env.BENCH_ONLY?.split(',');
+const wanted = (name: string) => !only || only.includes(name);
 const scenarios = [];
-const trivial = await trivialStart({ rounds, warmup, log });
-scenarios.push(trivial);
-checkLeftovers('trivial-start');
-table(
-  `trivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)`,
-  trivial.results,
-);
-process.stdout.write(
-  `cspec / docker run: library ${trivial.ratios.libraryToDocker}, cli ${trivial.ratios.cliToDocker} (goal ≤ 0.15); docker ${trivial.docker}\n`,
-);
-process.stdout.write(
-  `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
-);
+if (wanted('trivial-start')) {
+  const trivial = await trivialStart({ rounds, warmup, log });
+  scenarios.push(trivial);
+  checkLeftovers('trivial-start');
+  table(
+    `trivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)`,
+    trivial.results,
+  );
+  process.stdout.write(
+    `cspec / docker run: library ${trivial.ratios.libraryToDocker}, cli ${trivial.ratios.cliToDocker} (goal ≤ 0.15); docker ${trivial.docker}\n`,
+  );
+  process.stdout.write(
+    `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
+  );
+}
 
-const pgRounds = Number(process.env.BENCH_PG_ROUNDS ?? 10);
-const postgres = await postgresReady({ rounds: pgRounds, warmup: 2, log });
-scenarios.push(postgres);
-checkLeftovers('postgres-ready');
-table(
-  `one Postgres, start to first query (${pgRounds} rounds after 2 warm-up, interleaved)`,
-  postgres.results,
-);
-process.stdout.write(
-  `cspec / testcontainers: ${postgres.ratios.toTestcontainers} (goal ≤ 0.1); cspec / docker run: ${postgres.ratios.toDockerRun}\n`,
-);
+if (wanted('postgres-ready')) {
+  const pgRounds = Number(process.env.BENCH_PG_ROUNDS ?? 10);
+  const postgres = await postgresReady({ rounds: pgRounds, warmup: 2, log });
+  scenarios.push(postgres);
+  checkLeftovers('postgres-ready');
+  table(
+    `one Postgres, start to first query (${pgRounds} rounds after 2 warm-up, interleaved)`,
+    postgres.results,
+  );
+  process.stdout.write(
+    `cspec / testcontainers: ${postgres.ratios.toTestcontainers} (goal ≤ 0.1); cspec / docker run: ${postgres.ratios.toDockerRun}\n`,
+  );
+}
+
+if (wanted('per-test-database')) {
+  const dbRounds = Number(process.env.BENCH_DB_ROUNDS ?? 30);
+  const perTest = await perTestDatabase({ rounds: dbRounds, log });
+  scenarios.push(perTest);
+  checkLeftovers('per-test-database');
+  table(
+    `a fresh migrated database for a test, ${perTest.tables}-table schema (${dbRounds} rounds, interleaved)`,
+    perTest.results,
+  );
+  process.stdout.write('goal for Postgres: ≤ 20 ms\n');
+}
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(new URL('../results/', import.meta.url), { recursive: true });
-const file = new URL(`../results/${date}-${machine.hostname}.json`, import.meta.url);
+const suffix = only ? `-${only.join('+')}` : '';
+const file = new URL(`../results/${date}-${machine.hostname}${suffix}.json`, import.meta.url);
 await writeFile(
   file,
   `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, scenarios }, null, 2)}\n`,
 );
-process.stdout.write(`\nwritten: bench/results/${date}-${machine.hostname}.json\n`);
+process.stdout.write(`\nwritten: bench/results/${date}-${machine.hostname}${suffix}.json\n`);

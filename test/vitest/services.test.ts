@@ -5,11 +5,12 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createEngine } from '@cspec/runtime';
 import { afterEach, describe, expect, test } from 'vitest';
+import { serviceKey } from '../../packages/vitest/src/main/prepared-image.js';
 import { expectNoLeaks, waitForNoLeaks } from '../support/leaks.js';
-import { runVitest } from './run-vitest.js';
+import { fixtureDir, runVitest } from './run-vitest.js';
 
 const temps: string[] = [];
 afterEach(async () => {
@@ -21,10 +22,12 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
+/** The prepared images of the template-cache fixture's `db` service. */
 async function cacheTags(): Promise<string[]> {
+  const repository = `cspec-cache/postgres-${serviceKey(resolve(fixtureDir('template-cache')), 'db')}:`;
   const engine = await createEngine();
   try {
-    return (await engine.images.list()).map((i) => i.reference).filter((r) => r.includes('cspec-cache/'));
+    return (await engine.images.list()).map((i) => i.reference).filter((r) => r.includes(repository));
   } finally {
     await engine.close();
   }
@@ -78,7 +81,8 @@ describe('cspec() Vitest plugin', () => {
     expect(await readFile(out, 'utf8')).not.toBe(builtAt);
     // The template of the older migrations was replaced, not kept beside the new one.
     const tagsAfterThird = await cacheTags();
-    expect(tagsAfterThird.length).toBe(tagsAfterFirst.length);
+    expect(tagsAfterFirst).toHaveLength(1);
+    expect(tagsAfterThird).toHaveLength(1);
     expect(tagsAfterThird).not.toEqual(tagsAfterFirst);
     expectNoLeaks();
   });

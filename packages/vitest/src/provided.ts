@@ -26,6 +26,8 @@ export interface ProvidedPostgres extends ProvidedBase {
   readonly template: string;
   /** `CREATE DATABASE ... STRATEGY` (PostgreSQL 15+), or undefined for the server's default. */
   readonly cloneStrategy: 'FILE_COPY' | 'WAL_LOG' | undefined;
+  /** Clones each worker keeps ready. */
+  readonly poolSize: number;
   readonly keepOnFailure: boolean;
 }
 

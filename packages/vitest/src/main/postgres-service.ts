@@ -104,6 +104,7 @@ export async function startPostgres(
       password,
       template: POSTGRES_TEMPLATE,
       cloneStrategy: version >= 150000 ? 'FILE_COPY' : undefined,
+      poolSize: options.poolSize ?? 2,
       keepOnFailure: options.keepOnFailure ?? false,
       scope: options.scope ?? 'test',
     };

@@ -26,6 +26,8 @@ export interface PostgresOptions extends CommonOptions {
   readonly settings?: Readonly<Record<string, string | number>>;
   /** Keep a failed test's database and print its URL. @default false */
   readonly keepOnFailure?: boolean;
+  /** Clones each worker keeps ready, made in the background. @default 2 */
+  readonly poolSize?: number;
 }
 
 export interface RedisOptions extends CommonOptions {
@@ -78,9 +80,16 @@ function checkScope(what: string, scope: FixtureScope | undefined): void {
   }
 }
 
+function checkPoolSize(what: string, poolSize: number | undefined): void {
+  if (poolSize !== undefined && (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 64)) {
+    throw new TypeError(`cspec: ${what}: poolSize must be an integer from 0 to 64 (got ${poolSize})`);
+  }
+}
+
 /** PostgreSQL: each test gets a database of its own, cloned from a migrated template. */
 export function postgres(options: PostgresOptions = {}): ServiceDefinition {
   checkScope('postgres()', options.scope);
+  checkPoolSize('postgres()', options.poolSize);
   return { kind: 'postgres', options };
 }
 
@@ -97,10 +106,7 @@ export function redis(options: RedisOptions = {}): ServiceDefinition {
 /** MariaDB: each test gets a database of its own with the migrated schema and seed. */
 export function mariadb(options: MariadbOptions = {}): ServiceDefinition {
   checkScope('mariadb()', options.scope);
-  const poolSize = options.poolSize ?? 2;
-  if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 64) {
-    throw new TypeError(`cspec: mariadb(): poolSize must be an integer from 0 to 64 (got ${poolSize})`);
-  }
+  checkPoolSize('mariadb()', options.poolSize);
   return { kind: 'mariadb', options };
 }
 
