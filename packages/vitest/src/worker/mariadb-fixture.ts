@@ -7,6 +7,7 @@
 import type mysql from 'mysql2/promise';
 import type { ProvidedMariadb } from '../provided.js';
 import { runScript } from '../shared/mariadb-script.js';
+import { DatabasePool } from './database-pool.js';
 import { uniqueName } from './unique-name.js';
 
 export interface MariadbDatabase {
@@ -27,8 +28,7 @@ export class MariadbDatabases {
   readonly #provided: ProvidedMariadb;
   readonly #mysql: typeof mysql;
   readonly #admin: mysql.Pool;
-  readonly #ready: Promise<string>[] = [];
-  readonly #drops = new Set<Promise<void>>();
+  readonly #databases: DatabasePool;
 
   constructor(provided: ProvidedMariadb, mysqlModule: typeof mysql) {
     this.#provided = provided;
@@ -38,12 +38,16 @@ export class MariadbDatabases {
       connectionLimit: 4,
       multipleStatements: true,
     });
+    this.#databases = new DatabasePool(
+      provided.poolSize,
+      () => this.#make(),
+      (database) => this.#admin.query(`DROP DATABASE IF EXISTS \`${database}\``),
+    );
   }
 
   async create(): Promise<MariadbDatabase> {
     const p = this.#provided;
-    const database = await (this.#ready.shift() ?? this.#make());
-    this.#refill();
+    const database = await this.#databases.take();
     const pool = this.#mysql.createPool({ ...this.#connection(), database, connectionLimit: 10 });
     return {
       url: `mysql://${encodeURIComponent(p.user)}:${encodeURIComponent(p.password)}@${p.host}:${p.port}/${database}`,
@@ -59,32 +63,12 @@ export class MariadbDatabases {
 
   async release(database: MariadbDatabase, options: { readonly keep: boolean }): Promise<void> {
     await database.pool.end().catch(() => {});
-    if (options.keep) return;
-    const drop = this.#admin
-      .query(`DROP DATABASE IF EXISTS \`${database.database}\``)
-      .then(() => {})
-      .catch(() => {})
-      .finally(() => this.#drops.delete(drop));
-    this.#drops.add(drop);
+    if (!options.keep) this.#databases.dropLater(database.database);
   }
 
   async close(): Promise<void> {
-    const unused = await Promise.allSettled(this.#ready.splice(0));
-    for (const result of unused) {
-      if (result.status === 'fulfilled') {
-        await this.#admin.query(`DROP DATABASE IF EXISTS \`${result.value}\``).catch(() => {});
-      }
-    }
-    await Promise.all(this.#drops);
+    await this.#databases.close();
     await this.#admin.end().catch(() => {});
-  }
-
-  #refill(): void {
-    while (this.#ready.length < this.#provided.poolSize) {
-      const made = this.#make();
-      made.catch(() => {}); // reported to the test that takes it
-      this.#ready.push(made);
-    }
   }
 
   async #make(): Promise<string> {

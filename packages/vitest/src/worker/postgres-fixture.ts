@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import type { ProvidedPostgres } from '../provided.js';
+import { DatabasePool } from './database-pool.js';
 import { uniqueName } from './unique-name.js';
 
 export interface PostgresDatabase {
@@ -30,20 +31,23 @@ export class PostgresDatabases {
   readonly #provided: ProvidedPostgres;
   readonly #pg: typeof pg;
   readonly #admin: pg.Pool;
-  readonly #drops = new Set<Promise<void>>();
-  readonly #ready: Promise<string>[] = [];
+  readonly #databases: DatabasePool;
 
   constructor(provided: ProvidedPostgres, pgModule: typeof pg) {
     this.#provided = provided;
     this.#pg = pgModule;
     this.#admin = new pgModule.Pool({ ...this.#connection('postgres'), max: 4 });
     this.#admin.on('error', () => {});
+    this.#databases = new DatabasePool(
+      provided.poolSize,
+      () => this.#clone(),
+      (database) => this.#admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
+    );
   }
 
   async create(): Promise<PostgresDatabase> {
     const p = this.#provided;
-    const database = await (this.#ready.shift() ?? this.#clone());
-    this.#refill();
+    const database = await this.#databases.take();
     const pool = new this.#pg.Pool({ ...this.#connection(database), max: 10 });
     pool.on('error', () => {});
     return {
@@ -61,31 +65,12 @@ export class PostgresDatabases {
   /** Closes the test's pool and drops its database without holding up the next test. */
   async release(database: PostgresDatabase, options: { readonly keep: boolean }): Promise<void> {
     await database.pool.end().catch(() => {});
-    if (options.keep) return;
-    const drop = this.#admin
-      .query(`DROP DATABASE IF EXISTS "${database.database}" WITH (FORCE)`)
-      .then(() => {})
-      .catch(() => {})
-      .finally(() => this.#drops.delete(drop));
-    this.#drops.add(drop);
+    if (!options.keep) this.#databases.dropLater(database.database);
   }
 
   async close(): Promise<void> {
-    for (const unused of await Promise.allSettled(this.#ready.splice(0))) {
-      if (unused.status === 'fulfilled') {
-        await this.#admin.query(`DROP DATABASE IF EXISTS "${unused.value}" WITH (FORCE)`).catch(() => {});
-      }
-    }
-    await Promise.all(this.#drops);
+    await this.#databases.close();
     await this.#admin.end().catch(() => {});
-  }
-
-  #refill(): void {
-    while (this.#ready.length < this.#provided.poolSize) {
-      const made = this.#clone();
-      made.catch(() => {}); // reported to the test that takes it
-      this.#ready.push(made);
-    }
   }
 
   async #clone(): Promise<string> {
