@@ -29,6 +29,7 @@ export type {
   FileSpec,
   MountSpec,
   NetworkAttachment,
+  OverlayMountSpec,
   PortSpec,
   ResourceSpec,
   TmpfsMountSpec,

@@ -19,6 +19,8 @@ export interface ContainerPaths {
   readonly writable: string;
   readonly upper: string;
   readonly work: string;
+  /** Upper and work directories of overlay mounts (`<mounts>/<index>/upper|work`). */
+  readonly mounts: string;
 }
 
 export function containersDir(config: RuntimeConfig): string {
@@ -47,6 +49,7 @@ export function containerPaths(config: RuntimeConfig, id: string, writable: stri
     writable,
     upper: join(writable, 'upper'),
     work: join(writable, 'work'),
+    mounts: join(writable, 'mounts'),
   };
 }
 

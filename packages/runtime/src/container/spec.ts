@@ -30,7 +30,23 @@ export interface TmpfsMountSpec {
   readonly mode?: number;
 }
 
-export type MountSpec = BindMountSpec | TmpfsMountSpec;
+/**
+ * A copy-on-write view of a host directory: the container may create, change
+ * and delete anything under `target`, and the host directory is never
+ * modified. The changes live in an overlay layer kept with the container's
+ * writable layer (`writableLayer`) and are removed with the container.
+ * Mounts under `source` on the host are not visible (overlayfs shows one
+ * filesystem); the host directory must not change while the container runs.
+ */
+export interface OverlayMountSpec {
+  readonly type: 'overlay';
+  /** Absolute path of a host directory; it may not contain `:` or `,` (overlay options syntax). */
+  readonly source: string;
+  /** Absolute path in the container. */
+  readonly target: string;
+}
+
+export type MountSpec = BindMountSpec | TmpfsMountSpec | OverlayMountSpec;
 
 /** A file placed into the container's writable layer before it starts. */
 export interface FileSpec {

@@ -8,7 +8,7 @@ import { abortError, ContainerStartError, CspecError, isCspecError } from '../er
 import type { ResolvedImage } from '../image/types.js';
 import { createPortForwarder } from '../network/port-forwarder.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
-import { buildOciConfig } from '../sandbox/oci-config.js';
+import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
 import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
@@ -144,6 +144,13 @@ export async function startContainer(
     await reserveName(ctx.config, name, id);
     await writeContainerState(paths.state, state);
     await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
+    await Promise.all(
+      (spec.mounts ?? []).flatMap((m, i) => {
+        if (m.type !== 'overlay') return [];
+        const dirs = overlayMountDirs(paths.mounts, i);
+        return [mkdir(dirs.upper, { recursive: true }), mkdir(dirs.work, { recursive: true })];
+      }),
+    );
 
     const root = createLayeredRoot([paths.upper, ...[...image.layerDirs].reverse()]);
     if (spec.files?.length) await copyFilesIntoUpper(paths.upper, root, spec.files);
@@ -205,6 +212,7 @@ export async function startContainer(
       upperDir: paths.upper,
       workDir: paths.work,
       mounts: spec.mounts ?? [],
+      mountsDir: paths.mounts,
       etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
       netnsPath: net.netnsPath,
       cgroupsPath: ctx.cgroups.pathFor(id),
@@ -284,13 +292,18 @@ function withLogFd<T>(path: string, use: (fd: number) => T): T {
 
 async function checkBindSources(spec: ResolvedSpec): Promise<void> {
   for (const m of spec.mounts ?? []) {
-    if (m.type !== 'bind') continue;
-    try {
-      await stat(m.source);
-    } catch {
+    if (m.type === 'tmpfs') continue;
+    const found = await stat(m.source).catch(() => undefined);
+    if (!found) {
       throw new CspecError(
         'CSPEC_INVALID_SPEC',
-        `bind mount source ${m.source} does not exist on the host — create it first or fix the path`,
+        `${m.type} mount source ${m.source} does not exist on the host — create it first or fix the path`,
+      );
+    }
+    if (m.type === 'overlay' && !found.isDirectory()) {
+      throw new CspecError(
+        'CSPEC_INVALID_SPEC',
+        `overlay mount source ${m.source} is not a directory — an overlay mount shows a host directory; use a bind mount for a file`,
       );
     }
   }

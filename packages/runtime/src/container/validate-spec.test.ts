@@ -54,6 +54,32 @@ describe('validateSpec', () => {
     );
     rejects({ image: 'x', files: [{ target: '/a', content: 'x', source: '/b' }] }, /exactly one of/);
   });
+  it('checks overlay mounts: absolute paths, and a source overlayfs can take', () => {
+    rejects(
+      { image: 'x', mounts: [{ type: 'overlay', source: 'project', target: '/p' }] },
+      /overlay mount source "project" must be an absolute path/,
+    );
+    rejects(
+      { image: 'x', mounts: [{ type: 'overlay', source: '/p', target: 'p' }] },
+      /mount target "p" must be an absolute path/,
+    );
+    rejects(
+      { image: 'x', mounts: [{ type: 'overlay', source: '/a:b', target: '/p' }] },
+      /contains ":" or ","/,
+    );
+    rejects(
+      { image: 'x', mounts: [{ type: 'overlay', source: '/a,upperdir=/x', target: '/p' }] },
+      /contains ":" or ","/,
+    );
+    const mount = { type: 'overlay', source: '/home/me/p', target: '/home/me/p' } as const;
+    expect(validateSpec({ image: 'x', mounts: [mount] }).mounts).toEqual([mount]);
+  });
+  it('rejects unknown mount types', () => {
+    rejects(
+      { image: 'x', mounts: [{ type: 'volume', target: '/v' }] as unknown as ContainerSpec['mounts'] },
+      /unknown mount type "volume"/,
+    );
+  });
   it('rejects invalid wait strategies', () => {
     rejects({ image: 'x', wait: { type: 'log', pattern: '(' } }, /not a valid regular expression/);
     rejects({ image: 'x', wait: { type: 'http', port: 80 } }, /needs that port published/);

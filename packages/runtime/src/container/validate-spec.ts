@@ -98,7 +98,14 @@ export function validateSpec(spec: ContainerSpec): ResolvedSpec {
   for (const m of spec.mounts ?? []) {
     checkPath(m.target, 'mount target');
     if (m.type === 'bind') checkPath(m.source, 'bind mount source');
-    else if (m.type !== 'tmpfs')
+    else if (m.type === 'overlay') {
+      checkPath(m.source, 'overlay mount source');
+      if (/[:,]/.test(m.source)) {
+        throw invalid(
+          `overlay mount source "${m.source}" contains ":" or ",", which overlayfs cannot take in a lower directory — use a directory whose path has neither`,
+        );
+      }
+    } else if (m.type !== 'tmpfs')
       throw invalid(`unknown mount type ${JSON.stringify((m as { type: unknown }).type)}`);
   }
   for (const f of spec.files ?? []) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildOciConfig, type OciConfigInput, overlayOptions } from './oci-config.js';
+import { buildOciConfig, type OciConfigInput, overlayMountDirs, overlayOptions } from './oci-config.js';
 
 const base: OciConfigInput = {
   process: { args: ['sh'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [] },
@@ -9,6 +9,7 @@ const base: OciConfigInput = {
   upperDir: '/shm/c/upper',
   workDir: '/shm/c/work',
   mounts: [],
+  mountsDir: '/shm/c/mounts',
   etcFiles: { hosts: '/run/c/hosts', hostname: '/run/c/hostname', resolvConf: '/run/c/resolv.conf' },
   netnsPath: undefined,
   cgroupsPath: '/cspec-abc',
@@ -80,6 +81,32 @@ describe('buildOciConfig', () => {
       source: 'tmpfs',
       options: ['nosuid', 'nodev', 'mode=700', 'size=1048576'],
     });
+  });
+  it('maps an overlay mount onto its own upper and work directories, after the fixed mounts', () => {
+    const config = buildOciConfig({
+      ...base,
+      mounts: [
+        { type: 'tmpfs', target: '/scratch' },
+        { type: 'overlay', source: '/home/me/project', target: '/home/me/project' },
+      ],
+    }) as { mounts: Mount[] };
+    const overlay = config.mounts.at(-1);
+    expect(overlay).toEqual({
+      destination: '/home/me/project',
+      type: 'overlay',
+      source: 'overlay',
+      options: [
+        'lowerdir=/home/me/project',
+        'upperdir=/shm/c/mounts/1/upper',
+        'workdir=/shm/c/mounts/1/work',
+      ],
+    });
+    expect(overlayMountDirs('/shm/c/mounts', 1)).toEqual({
+      upper: '/shm/c/mounts/1/upper',
+      work: '/shm/c/mounts/1/work',
+    });
+    // The root overlay comes first, so the mount lands on the container's filesystem.
+    expect(config.mounts.findIndex((m) => m.destination === '/')).toBe(0);
   });
   it('keeps overlay options short for many layers', () => {
     const layers = Array.from(

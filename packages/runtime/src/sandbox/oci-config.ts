@@ -3,6 +3,7 @@
  * host fact it needs is passed in, so it is unit-tested without a kernel.
  */
 import type { MountSpec, ResourceSpec } from '../container/spec.js';
+import { CspecError } from '../errors.js';
 
 export interface OciProcessInput {
   readonly args: readonly string[];
@@ -24,6 +25,8 @@ export interface OciConfigInput {
   readonly upperDir: string;
   readonly workDir: string;
   readonly mounts: readonly MountSpec[];
+  /** Where overlay mounts keep their upper and work directories (see `overlayMountDirs`); needed only for them. */
+  readonly mountsDir?: string;
   /** Files bind-mounted over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
   readonly etcFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string };
   /** Path of a network namespace to join; undefined creates a private one (loopback only). */
@@ -79,7 +82,27 @@ export function overlayOptions(lowerDirs: readonly string[], upperDir: string, w
   return [`lowerdir=${lower}`, `upperdir=${upperDir}`, `workdir=${workDir}`];
 }
 
-function userMount(mount: MountSpec): Record<string, unknown> {
+/** The upper and work directories of the `index`-th user mount, when it is an overlay. */
+export function overlayMountDirs(mountsDir: string, index: number): { upper: string; work: string } {
+  return { upper: `${mountsDir}/${index}/upper`, work: `${mountsDir}/${index}/work` };
+}
+
+function userMount(mount: MountSpec, index: number, mountsDir: string | undefined): Record<string, unknown> {
+  if (mount.type === 'overlay') {
+    if (mountsDir === undefined) {
+      throw new CspecError(
+        'CSPEC_INTERNAL',
+        'an overlay mount needs mountsDir for its upper and work directories',
+      );
+    }
+    const dirs = overlayMountDirs(mountsDir, index);
+    return {
+      destination: mount.target,
+      type: 'overlay',
+      source: 'overlay',
+      options: overlayOptions([mount.source], dirs.upper, dirs.work),
+    };
+  }
   if (mount.type === 'bind') {
     return {
       destination: mount.target,
@@ -193,7 +216,7 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
         source: input.etcFiles.resolvConf,
         options: ['rbind', 'rprivate', 'rw'],
       },
-      ...input.mounts.map(userMount),
+      ...input.mounts.map((m, i) => userMount(m, i, input.mountsDir)),
     ],
     annotations: { ...input.labels },
     linux: {
