@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from './args.js';
 import type { CommandContext } from './command.js';
-import { COMMANDS, commandsOfGroup, GROUPS, matchCommand } from './commands.js';
+import { COMMANDS, commandsOfGroup, DEFAULT_COMMAND, GROUPS, matchCommand } from './commands.js';
 import { asEngineError, EXIT, exitCodeFor } from './exit-codes.js';
 import { formatCommandHelp, formatCommandList, formatMainHelp, GLOBAL_FLAGS } from './help.js';
 import { createOutput } from './output.js';
@@ -42,20 +42,20 @@ async function main(argv: readonly string[], state: { debug: boolean }): Promise
     }
     if (flag === '--help' || flag === '-h') help = true;
     else if (flag === '--debug') state.debug = true;
-    else throw new UsageError(`unknown flag: ${flag}`);
+    // `cspec --distro ...`: flags of the default command.
+    else break;
   }
   const words = argv.slice(i);
-  if (words.length === 0) {
+  if (words.length === 0 && help) {
     const defs = await Promise.all(COMMANDS.map((c) => c.load()));
-    const text = formatMainHelp(version(), defs);
-    if (help) {
-      out.raw(text);
-      return EXIT.ok;
-    }
-    out.rawError(text);
-    return EXIT.usage;
+    out.raw(formatMainHelp(version(), defs));
+    return EXIT.ok;
   }
-  const match = matchCommand(words);
+  const defaultEntry = COMMANDS.find((c) => c.name === DEFAULT_COMMAND);
+  const match =
+    (words.length === 0 || words[0]?.startsWith('-')) && defaultEntry
+      ? { entry: defaultEntry, rest: words }
+      : matchCommand(words);
   if (!match) {
     const group = words[0] as string;
     if (GROUPS.includes(group)) {

@@ -11,6 +11,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'test', load: async () => (await import('./commands/test.js')).testCommand },
   { name: 'run', load: async () => (await import('./commands/run.js')).runCommand },
   { name: 'ps', load: async () => (await import('./commands/ps.js')).psCommand },
   { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
@@ -71,6 +72,9 @@ export const COMMANDS: readonly CommandEntry[] = [
 ];
 
 export const GROUPS: readonly string[] = ['network', 'image', 'system'];
+
+/** What bare `cspec` (or `cspec --distro ...`, flags without a command) runs. */
+export const DEFAULT_COMMAND = 'test';
 
 export interface CommandMatch {
   readonly entry: CommandEntry;

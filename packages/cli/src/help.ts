@@ -42,7 +42,9 @@ export function formatMainHelp(version: string, defs: readonly CommandDefinition
   return `${[
     `cspec ${version} — containers for integration tests, without a daemon`,
     '',
-    'Usage: cspec [--debug] COMMAND [OPTIONS]',
+    'Usage: cspec [--debug] [COMMAND] [OPTIONS]',
+    '',
+    "Without a COMMAND, cspec runs 'cspec test' (e.g. npx cspec --distro debian:bookworm).",
     '',
     ...formatCommandList('Commands:', defs),
     '',

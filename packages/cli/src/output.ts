@@ -19,6 +19,10 @@ export interface Output {
   info(text: string): void;
   /** `error: <message>` and, if given, `hint: <hint>` on stderr. */
   error(message: string, hint?: string): void;
+  /** Whether stderr is a terminal (live progress lines can be redrawn in place). */
+  readonly interactive: boolean;
+  /** Whether stderr takes colors (a terminal, and no NO_COLOR). */
+  readonly color: boolean;
 }
 
 export interface OutputStreams {
@@ -48,6 +52,8 @@ export function createOutput(streams: OutputStreams): Output {
   const color = !streams.noColor && stderr.isTTY === true;
   const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);
   return {
+    interactive: stderr.isTTY === true,
+    color,
     line(text = '') {
       stdout.write(`${text}\n`);
     },

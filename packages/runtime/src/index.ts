@@ -54,6 +54,7 @@ export type {
 export { createEngine, type EngineOptions } from './engine/native-engine.js';
 export { ContainerStartError, CspecError, type CspecErrorCode, isCspecError } from './errors.js';
 export type { CommitChanges } from './image/commit-image.js';
+export { DEBIAN_SUITES } from './image/sources/debian-bootstrap.js';
 export type {
   ImageConfig,
   ImageProgress,

@@ -62,6 +62,8 @@ function context(
       json: () => {},
       info: (t) => stderr.push(`${t}\n`),
       error: (m) => stderr.push(`error: ${m}\n`),
+      interactive: false,
+      color: false,
     },
     env: {},
     signal: controller.signal,
