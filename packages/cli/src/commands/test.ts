@@ -139,7 +139,8 @@ export const testCommand = defineCommand({
     writeMergedJunit(junitPath, results);
     out.line();
     printResults(out, results);
-    const shown = relative(process.cwd(), junitPath) || junitPath;
+    const near = relative(process.cwd(), junitPath);
+    const shown = near && !near.startsWith('..') ? near : junitPath;
     out.info(`JUnit: ${shown} (each run's own: junit-<distribution>.xml beside it)`);
 
     if (env.GITHUB_ACTIONS === 'true') {

@@ -1,0 +1,221 @@
+/**
+ * End-to-end: the built `cspec test` runs examples/matrix-distros on three
+ * Debian releases; a failure on one of them shows in the exit code, the
+ * table and the JUnit report; the project on the host is not modified; an
+ * interrupted or killed run leaves nothing behind.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoLeaks, waitForNoLeaks } from '../support/leaks.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'packages/cli/dist/bin.js');
+const EXAMPLE = join(ROOT, 'examples/matrix-distros');
+const SLOW = join(ROOT, 'fixtures/test-command');
+const DISTROS = 'debian:bullseye,debian:bookworm,debian:trixie';
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function start(args: readonly string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: '', ...env },
+  });
+}
+
+function finish(child: ChildProcess, timeoutMs = 240_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cspec test timed out\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Every path, mode and content under `dir` (but `skip`), hashed. */
+function treeHash(dir: string, skip: readonly string[] = []): string {
+  const hash = createHash('sha256');
+  const walk = (path: string) => {
+    const st = statSync(path);
+    hash.update(`${relative(dir, path)}\0${st.mode}\0`);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(path).sort()) if (!skip.includes(name)) walk(join(path, name));
+    } else hash.update(readFileSync(path));
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
+let reports: string;
+
+beforeAll(() => {
+  try {
+    execFileSync('npx', ['tsc', '-b'], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
+  } catch (error) {
+    throw new Error(`npx tsc -b failed:\n${(error as { stdout?: string }).stdout ?? ''}`);
+  }
+  reports = mkdtempSync(join(tmpdir(), 'cspec-test-reports-'));
+});
+
+afterAll(() => {
+  rmSync(reports, { recursive: true, force: true });
+  expectNoLeaks();
+});
+
+describe('cspec test --distro', () => {
+  it('runs the example on three releases in parallel and leaves the project as it was', async () => {
+    const junit = join(reports, 'pass/junit.xml');
+    const before = treeHash(EXAMPLE, ['node_modules', 'cspec-report']);
+    const result = await finish(start(['test', '--distro', DISTROS, '--junit', junit], EXAMPLE));
+    expect(result.code, result.stderr).toBe(0);
+    const rows = result.stdout.split('\n').filter((l) => l.startsWith('debian:'));
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatch(/^debian:\w+\s+4\s+0\s+1\s+\d+\.\ds\s+✔ passed$/);
+    // Non-TTY progress: timestamped lines.
+    expect(result.stderr).toMatch(
+      /^\[\d\d:\d\d:\d\d\] debian:trixie: ✔ passed — 4 passed, 0 failed, 1 skipped/m,
+    );
+    // The tests wrote into the project (scratch/, package.json): only their containers saw it.
+    expect(treeHash(EXAMPLE, ['node_modules', 'cspec-report'])).toBe(before);
+    expect(readdirSync(join(reports, 'pass')).sort()).toEqual([
+      'junit-debian-bookworm.xml',
+      'junit-debian-bullseye.xml',
+      'junit-debian-trixie.xml',
+      'junit.xml',
+      'vitest-debian-bookworm.log',
+      'vitest-debian-bullseye.log',
+      'vitest-debian-trixie.log',
+    ]);
+    // Vitest's own report per distribution.
+    expect(readFileSync(join(reports, 'pass/junit-debian-trixie.xml'), 'utf8')).toMatch(
+      /<testcase classname="test\/debian.test.ts" name="on debian:trixie &gt; has that release&apos;s dpkg"/,
+    );
+  });
+
+  it('fails on bullseye only when asked: exit 1, and the table and merged JUnit say where and what', async () => {
+    const junit = join(reports, 'fail/junit.xml');
+    const summary = join(reports, 'summary.md');
+    writeFileSync(summary, '');
+    const result = await finish(
+      start(['--distro', DISTROS, '--junit', junit, '-e', 'CSPEC_EXAMPLE_BREAK_BULLSEYE'], EXAMPLE, {
+        CSPEC_EXAMPLE_BREAK_BULLSEYE: '1',
+        GITHUB_ACTIONS: 'true',
+        GITHUB_STEP_SUMMARY: summary,
+        GITHUB_WORKSPACE: ROOT,
+      }),
+    );
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/^debian:bullseye\s+4\s+1\s+0\s+\S+\s+✖ failed$/m);
+    expect(result.stdout).toMatch(/^debian:bookworm\s+5\s+0\s+0\s+\S+\s+✔ passed$/m);
+    expect(result.stdout).toMatch(/^debian:trixie\s+5\s+0\s+0\s+\S+\s+✔ passed$/m);
+    expect(result.stdout).toContain(
+      '✖ debian:bullseye  test/debian.test.ts > on debian:bullseye > needs dpkg 1.21 or later',
+    );
+    expect(result.stdout).toMatch(
+      /^::error file=examples\/matrix-distros\/test\/debian.test.ts,line=\d+,title=debian%3Abullseye%3A .*needs dpkg 1.21 or later::AssertionError: dpkg 1.20.\d+ is too old/m,
+    );
+    expect(readFileSync(summary, 'utf8')).toMatch(/\| ❌ \| debian:bullseye \| 4 \| 1 \| 0 \|/);
+
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testsuite name="\[debian:bullseye\] test\/debian.test.ts" tests="5" failures="1"/);
+    expect(xml).toMatch(/<testsuite name="\[debian:bookworm\] test\/debian.test.ts" tests="5" failures="0"/);
+    expect(xml).toMatch(/<testsuite name="\[debian:trixie\] test\/debian.test.ts" tests="5" failures="0"/);
+    expect(xml).toMatch(
+      /name="on debian:bullseye (&gt;|>) needs dpkg 1.21 or later" time="[\d.]+">\s*<failure message="AssertionError: dpkg 1.20.\d+ is too old/,
+    );
+    expect(xml).toMatch(/at .*test\/debian.test.ts:\d+:\d+/);
+  });
+});
+
+describe('cspec test refuses bad input and leaves nothing', () => {
+  it('an unknown distribution', async () => {
+    const result = await finish(
+      start(['test', '--distro', 'debian:sid', '--junit', join(reports, 'x/j.xml')], EXAMPLE),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^error: unknown distribution "debian:sid" — cspec test runs on debian:bullseye/m,
+    );
+  });
+
+  it('a project without Vitest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cspec-no-vitest-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{"name":"p"}');
+      const result = await finish(start(['test', '--distro', 'debian:bookworm'], dir));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(
+        /^error: Vitest is not installed in .* — install it: npm install -D vitest/m,
+      );
+      expect(readdirSync(dir)).toEqual(['package.json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an interrupted cspec test', () => {
+  async function runUntilRunning(): Promise<ChildProcess> {
+    const child = start(
+      [
+        'test',
+        '--distro',
+        DISTROS,
+        '--parallel',
+        '3',
+        '--junit',
+        join(reports, 'slow/j.xml'),
+        '-e',
+        'CSPEC_FIXTURE_SLEEP_MS=120000',
+      ],
+      SLOW,
+    );
+    child.stdout?.resume();
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on('data', (d) => {
+        seen += d;
+        if ((seen.match(/: running$/gm) ?? []).length === 3) resolve();
+      });
+      child.on('close', () => reject(new Error(`cspec test ended before running:\n${seen}`)));
+    });
+    // Vitest is up in all three.
+    await new Promise((r) => setTimeout(r, 1500));
+    return child;
+  }
+
+  it.each([
+    'SIGINT',
+    'SIGKILL',
+  ] as const)('by %s leaves no container, mount, cgroup or netns within 5 s', async (signal) => {
+    const child = await runUntilRunning();
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.kill(signal);
+    const code = await closed;
+    if (signal === 'SIGINT') expect(code).toBe(130);
+    expect(await waitForNoLeaks(5000)).toBeUndefined();
+  });
+});
