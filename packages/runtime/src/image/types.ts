@@ -35,9 +35,13 @@ export interface ImageSummary {
 }
 
 export interface ImageProgress {
-  /** e.g. `bootstrap`, `commit`, `cached`. */
+  /** e.g. `bootstrap`, `commit`, `cached`; pulls: `resolve`, `download`, `exists`, `unpack`, `upload`. */
   readonly phase: string;
   readonly message: string;
+  /** What the bytes belong to, e.g. a layer's short digest. */
+  readonly item?: string;
+  readonly bytes?: number;
+  readonly totalBytes?: number;
 }
 
 export interface ResolveImageOptions {
