@@ -83,9 +83,7 @@ export function resolveConfig(
     nodePath: process.execPath,
     registry: {
       dockerHubMirror: env.CSPEC_REGISTRY_MIRROR || undefined,
-      insecureRegistries: (env.CSPEC_INSECURE_REGISTRIES ?? '')
-        .split(/[\s,]+/)
-        .filter(Boolean),
+      insecureRegistries: (env.CSPEC_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean),
       dockerConfigFile: join(env.DOCKER_CONFIG ?? join(home, '.docker'), 'config.json'),
       dockerAuthConfig: env.DOCKER_AUTH_CONFIG || undefined,
       ...overrides.registry,

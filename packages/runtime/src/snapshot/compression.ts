@@ -7,7 +7,7 @@
  * large layers and one more dependency to trust with untrusted input.
  */
 import { spawn } from 'node:child_process';
-import { Duplex, type Transform } from 'node:stream';
+import { Duplex, Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { CspecError } from '../errors.js';
 
@@ -29,35 +29,37 @@ export function createZstdDecoder(label: string, zstdBinary = 'zstd'): Duplex {
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 4096) stderr += d;
   });
-  const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
-  const fail = (error: Error) => {
-    if (!duplex.destroyed) duplex.destroy(error);
-  };
-  child.once('error', (error) => {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    fail(
-      missing
-        ? new CspecError(
-            'CSPEC_HOST_UNSUPPORTED',
-            `${label} is zstd-compressed: that needs Node 22.15 or newer, or the zstd program, and neither is here`,
-            {
-              hint: 'apt-get install zstd (or run scripts/install-system-deps.sh), or use a newer Node',
-              cause: error,
-            },
-          )
-        : error,
-    );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', (error) => {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      reject(
+        missing
+          ? new CspecError(
+              'CSPEC_HOST_UNSUPPORTED',
+              `${label} is zstd-compressed: that needs Node 22.15 or newer, or the zstd program, and neither is here`,
+              {
+                hint: 'apt-get install zstd (or run scripts/install-system-deps.sh), or use a newer Node',
+                cause: error,
+              },
+            )
+          : error,
+      );
+    });
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
-  child.once('close', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM') {
-      fail(
-        new CspecError(
-          'CSPEC_INVALID_ARCHIVE',
-          `${label}: zstd could not decode it: ${stderr.trim() || `exit ${code ?? signal}`}`,
-        ),
+  exited.catch(() => {});
+  // The output ends only once zstd has exited well: a damaged frame is an error, not a short tar.
+  async function* output() {
+    yield* child.stdout;
+    const { code, signal } = await exited;
+    if (code !== 0) {
+      throw new CspecError(
+        'CSPEC_INVALID_ARCHIVE',
+        `${label}: zstd could not decode it: ${stderr.trim() || `exit ${code ?? signal}`}`,
       );
     }
-  });
+  }
+  const duplex = Duplex.from({ writable: child.stdin, readable: Readable.from(output()) });
   // A consumer that stops early (an error in the tar) must not leave zstd running.
   duplex.once('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
