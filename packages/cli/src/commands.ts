@@ -68,6 +68,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     aliases: ['import'],
     load: async () => (await import('./commands/image.js')).imageImportCommand,
   },
+  {
+    name: 'image pull',
+    aliases: ['pull'],
+    load: async () => (await import('./commands/image-registry.js')).imagePullCommand,
+  },
+  {
+    name: 'image push',
+    aliases: ['push'],
+    load: async () => (await import('./commands/image-registry.js')).imagePushCommand,
+  },
   { name: 'doctor', load: async () => (await import('./commands/doctor.js')).doctorCommand },
 ];
 

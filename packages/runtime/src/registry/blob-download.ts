@@ -28,6 +28,20 @@ export interface DownloadOptions {
   readonly attempts?: number;
   /** @default 250 */
   readonly backoffMs?: number;
+  /** A connection that delivers nothing for this long is dropped and resumed. @default 60_000 */
+  readonly idleTimeoutMs?: number;
+}
+
+/** Aborts when `touch()` has not been called for `ms`. */
+function idleWatch(ms: number) {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new Error(`no data for ${ms / 1000} s`)), ms);
+  };
+  touch();
+  return { signal: controller.signal, touch, stop: () => clearTimeout(timer) };
 }
 
 export async function downloadBlob(
@@ -44,9 +58,10 @@ export async function downloadBlob(
   try {
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
+      const idle = idleWatch(options.idleTimeoutMs ?? 60_000);
       try {
         const headers: Record<string, string> = received > 0 ? { range: `bytes=${received}-` } : {};
-        const res = await client.request('GET', `blobs/${blob.digest}`, { headers });
+        const res = await client.request('GET', `blobs/${blob.digest}`, { headers, signal: idle.signal });
         if (res.status === 200 && received > 0) {
           debug('%s: the server ignored the range, starting over', blob.digest);
           hash = createHash('sha256');
@@ -69,6 +84,7 @@ export async function downloadBlob(
                 `blob ${blob.digest} of ${client.repository} is larger than the ${blob.size} bytes its manifest says`,
               );
             }
+            idle.touch();
             await handle.write(chunk, 0, chunk.length, received);
             hash.update(chunk);
             received += chunk.length;
@@ -76,11 +92,13 @@ export async function downloadBlob(
           }
         } catch (error) {
           if (isCspecError(error) || options.signal?.aborted) throw error;
-          // The body broke off: a network failure, resumable.
-          throw Object.assign(unreachable(client.endpoint.domain, client.endpoint.domain, error), {
+          // The body broke off (or stalled): a network failure, resumable.
+          const cause = idle.signal.aborted ? idle.signal.reason : error;
+          throw Object.assign(unreachable(client.endpoint.domain, client.endpoint.domain, cause), {
             transient: isTransient(error),
           });
         }
+        idle.stop();
         if (received < blob.size) {
           throw Object.assign(
             new CspecError(
@@ -92,6 +110,7 @@ export async function downloadBlob(
         }
         break;
       } catch (error) {
+        idle.stop();
         const transient = (error as { transient?: boolean }).transient === true;
         if (!transient || attempt >= attempts || options.signal?.aborted) throw error;
         debug(

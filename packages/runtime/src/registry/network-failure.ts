@@ -32,6 +32,7 @@ export function failureCode(error: unknown): string | undefined {
 
 /** Whether trying again might help (not for a name that does not resolve or a certificate that is wrong). */
 export function isTransient(error: unknown): boolean {
+  if (/bad port/.test(String((error as { cause?: Error }).cause?.message))) return false;
   const code = failureCode(error);
   if (code === undefined) return true;
   return (
@@ -41,8 +42,10 @@ export function isTransient(error: unknown): boolean {
 
 export function unreachable(host: string, domain: string, error: unknown): CspecError {
   const code = failureCode(error);
+  const badPort = /bad port/.test(String((error as { cause?: Error }).cause?.message));
   const reason =
     (code && REASONS[code]) ??
+    (badPort ? 'Node\'s fetch refuses to connect to that port (a browser "bad port")' : undefined) ??
     (code && /CERT|SSL|TLS/.test(code) ? `its TLS certificate is not accepted (${code})` : undefined) ??
     ((error as Error).message || String(error));
   const hint =

@@ -130,7 +130,10 @@ export async function pullImage(
 ): Promise<PullResult> {
   const name = ref.normalized;
   const platform = options.platform ?? hostPlatform();
-  const client = registryClientFor(ref, options.registry, ['pull'], ctx.signal);
+  // Aborted by the caller, or by this pull when one layer fails (the other downloads stop too).
+  const abort = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, abort.signal]) : abort.signal;
+  const client = registryClientFor(ref, options.registry, ['pull'], signal);
   await mkdir(ctx.tmpDir, { recursive: true });
   ctx.onProgress({ phase: 'resolve', message: `${name}: asking ${client.endpoint.baseUrl}` });
 
@@ -183,8 +186,6 @@ export async function pullImage(
   const limit = pLimit(PARALLEL_DOWNLOADS);
   let layersDownloaded = 0;
   let bytesDownloaded = 0;
-  const abort = new AbortController();
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, abort.signal]) : abort.signal;
   const fetchLayer = async (i: number): Promise<void> => {
     const layer = layerDescriptors[i]!;
     const label = `layer ${i + 1}/${count} ${short(layer.digest)}`;

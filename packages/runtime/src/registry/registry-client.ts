@@ -26,6 +26,8 @@ export interface RequestOptions {
   readonly body?: () => RequestBody;
   /** Retry transient failures (network errors, 429, 5xx). @default true */
   readonly retry?: boolean;
+  /** Aborts this request only (the client's own signal aborts every request). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RegistryClient {
@@ -79,7 +81,10 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     url: URL,
     headers: Record<string, string>,
     body: (() => RequestBody) | undefined,
+    requestSignal?: AbortSignal,
   ): Promise<Response> => {
+    const signals = [signal, requestSignal].filter((s): s is AbortSignal => s !== undefined);
+    const fetchSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const origin = url.origin;
     let current = url;
     let currentMethod = method;
@@ -95,7 +100,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           method: currentMethod,
           headers: currentHeaders,
           redirect: 'manual',
-          ...(signal ? { signal } : {}),
+          ...(fetchSignal ? { signal: fetchSignal } : {}),
         };
         if (currentBody) {
           init.body = currentBody();
@@ -104,6 +109,10 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         res = await fetch(current, init);
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
+        if (requestSignal?.aborted)
+          throw Object.assign(unreachable(current.host, endpoint.domain, requestSignal.reason), {
+            transient: true,
+          });
         throw Object.assign(unreachable(current.host, endpoint.domain, error), {
           transient: isTransient(error),
         });
@@ -186,7 +195,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         if (authorization && url.origin === base.origin) headers.authorization = authorization;
         let res: Response;
         try {
-          res = await send(method, url, headers, requestOptions.body);
+          res = await send(method, url, headers, requestOptions.body, requestOptions.signal);
         } catch (error) {
           const transient = (error as { transient?: boolean }).transient === true;
           if (!retry || !transient || attempt >= attempts || !isCspecError(error)) throw error;
