@@ -69,6 +69,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const attempts = options.attempts ?? 4;
   const backoffMs = options.backoffMs ?? 250;
   let authorization: string | undefined;
+  let login: Promise<void> | undefined;
   let credentials: Promise<Credentials | undefined> | undefined;
   const getCredentials = () => {
     credentials ??= options.credentials();
@@ -151,9 +152,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           },
         );
 
-  const authenticate = async (res: Response): Promise<void> => {
+  /** Answers a 401 to a request that was sent with `sent` (requests run in parallel: another one may have logged in meanwhile). */
+  const authenticate = async (res: Response, sent: string | undefined): Promise<void> => {
     const challenges = parseChallenges(res.headers.get('www-authenticate') ?? '');
     await res.body?.cancel();
+    if (authorization !== sent) return;
     const creds = await getCredentials();
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
@@ -173,7 +176,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       return;
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
-      if (!creds || authorization !== undefined) throw rejected(creds);
+      if (!creds || sent !== undefined) throw rejected(creds);
       authorization = basicAuthorization(creds);
       return;
     }
@@ -192,7 +195,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       let authAttempts = 0;
       for (let attempt = 1; ; ) {
         const headers: Record<string, string> = { ...requestOptions.headers };
-        if (authorization && url.origin === base.origin) headers.authorization = authorization;
+        const sent = url.origin === base.origin ? authorization : undefined;
+        if (sent) headers.authorization = sent;
         let res: Response;
         try {
           res = await send(method, url, headers, requestOptions.body, requestOptions.signal);
@@ -218,7 +222,15 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
             throw rejected(await getCredentials());
           }
           authAttempts++;
-          await authenticate(res);
+          // Parallel requests share one login.
+          if (login) {
+            await res.body?.cancel();
+          } else {
+            login = authenticate(res, sent).finally(() => {
+              login = undefined;
+            });
+          }
+          await login;
           continue;
         }
         if (retry && RETRY_STATUSES.has(res.status) && attempt < attempts) {
