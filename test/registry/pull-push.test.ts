@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { createImageStore, type ImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { hostArchitecture } from '../../packages/runtime/src/image/oci.js';
 import {
@@ -26,8 +25,6 @@ import { IMAGE } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
 import { startProxy } from './proxy.js';
 import { freePort, type RegistryServer, startRegistry } from './registry-server.js';
-
-const digestOf = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 async function tarOf(files: Record<string, string>): Promise<Buffer> {
   const p = pack();
