@@ -4,12 +4,14 @@
  * output, and bad input with one clear line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProxy } from '../registry/proxy.js';
 import { freePort, type RegistryServer, startRegistry } from '../registry/registry-server.js';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
@@ -119,6 +121,47 @@ describe('cspec image push / pull', () => {
       const at = lines.findIndex((l) => l.startsWith('error: '));
       expect(lines[at]).toMatch(message);
       expect(lines.length - at).toBeLessThanOrEqual(2);
+    }
+  });
+  it.each([
+    'SIGINT',
+    'SIGKILL',
+  ] as const)('a pull ended by %s leaves nothing a later run trusts', async (signal) => {
+    const proxy = await startProxy(registry.url, { stallBlobs: true });
+    const env = { CSPEC_DATA_DIR: join(dir, `killed-${signal}`) };
+    try {
+      const child = spawn(process.execPath, [BIN, 'image', 'pull', `${proxy.host}/cli/tiny:1`], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1', ...env },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // The config blob stalls: wait until its download has a temp file, then end the pull.
+      for (
+        let i = 0;
+        i < 100 && (await readdir(join(env.CSPEC_DATA_DIR, 'tmp')).catch(() => [])).length === 0;
+        i++
+      ) {
+        await sleep(50);
+      }
+      expect(await readdir(join(env.CSPEC_DATA_DIR, 'tmp'))).toHaveLength(1);
+      child.kill(signal);
+      const code = await closed;
+      if (signal === 'SIGINT') {
+        expect(code).toBe(130);
+        // Aborted: it cleaned up itself.
+        expect(await readdir(join(env.CSPEC_DATA_DIR, 'tmp'))).toEqual([]);
+      }
+      // Killed or not, the next run sees no image and sweeps what is left.
+      const ls = await cspec(['image', 'ls', '--json'], env);
+      expect(JSON.parse(ls.stdout)).toEqual([]);
+      expect(await readdir(join(env.CSPEC_DATA_DIR, 'tmp'))).toEqual([]);
+      expect(stderr).not.toMatch(/error: .*Error/);
+    } finally {
+      await proxy.close();
     }
   });
 });

@@ -149,6 +149,15 @@ describe('registry pull and push', () => {
     await home.remove(remote);
   });
 
+  it('pulls Docker Hub names through the configured mirror', async () => {
+    const made = await tinyImage(home, `${registry.host}/library/mirrored:1`, 'mirrored\n');
+    await home.push(`${registry.host}/library/mirrored:1`);
+    await home.remove(`${registry.host}/library/mirrored:1`);
+    const { store } = await freshStore({ registry: { dockerHubMirror: `${registry.url}/` } });
+    const pulled = await store.pull('mirrored:1');
+    expect(pulled).toMatchObject({ reference: 'docker.io/library/mirrored:1', id: made.id });
+  });
+
   it('picks the host platform out of an index and skips the attestation', async () => {
     const other = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
     const refs = { host: 'plat/host:1', other: 'plat/other:1', att: 'plat/att:1' };
