@@ -1,6 +1,6 @@
 /**
- * Uploads one blob unless the repository has it: `HEAD` the blob, else
- * `POST` an upload session and `PUT` the whole blob to its Location with
+ * Blob uploads: `HEAD` tells whether the repository has a blob; an upload
+ * `POST`s an upload session and `PUT`s the whole blob to its Location with
  * `?digest=` (the spec's monolithic upload). A failed upload is started over
  * from the POST, up to `attempts` times.
  */
@@ -15,6 +15,8 @@ export interface UploadOptions {
   readonly signal?: AbortSignal | undefined;
   /** @default 3 */
   readonly attempts?: number;
+  /** Called as the blob is sent, with the count so far. */
+  readonly onBytes?: (sent: number) => void;
 }
 
 /** Whether the repository holds the blob already. */
@@ -29,15 +31,36 @@ export async function hasBlob(client: RegistryClient, digest: string): Promise<b
   );
 }
 
-async function uploadOnce(client: RegistryClient, blob: BlobDescriptor, file: string): Promise<void> {
+/** The file as a request body, counting what is read. */
+function countedBody(file: string, onBytes: ((sent: number) => void) | undefined) {
+  let sent = 0;
+  const stream = createReadStream(file);
+  if (onBytes) {
+    stream.on('data', (chunk) => {
+      sent += chunk.length;
+      onBytes(sent);
+    });
+  }
+  return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
+}
+
+async function uploadOnce(
+  client: RegistryClient,
+  blob: BlobDescriptor,
+  file: string,
+  onBytes: ((sent: number) => void) | undefined,
+): Promise<void> {
   const started = await client.request('POST', 'blobs/uploads/', {
     headers: { 'content-length': '0' },
     retry: true,
   });
   if (started.status !== 202) {
-    throw new CspecError(
-      'CSPEC_REGISTRY_FAILED',
-      `${client.endpoint.domain} refused to start an upload to ${client.repository}: ${started.status} ${await errorDetail(started)}`,
+    throw Object.assign(
+      new CspecError(
+        'CSPEC_REGISTRY_FAILED',
+        `${client.endpoint.domain} refused to start an upload to ${client.repository}: ${started.status} ${await errorDetail(started)}`,
+      ),
+      { transient: started.status >= 500 },
     );
   }
   await started.body?.cancel();
@@ -51,13 +74,16 @@ async function uploadOnce(client: RegistryClient, blob: BlobDescriptor, file: st
   target.searchParams.set('digest', blob.digest);
   const done = await client.request('PUT', target, {
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-    body: () => Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>,
+    body: () => countedBody(file, onBytes),
     retry: false,
   });
   if (done.status !== 201) {
-    throw new CspecError(
-      'CSPEC_REGISTRY_FAILED',
-      `${client.endpoint.domain} did not accept blob ${blob.digest} for ${client.repository}: ${done.status} ${await errorDetail(done)}`,
+    throw Object.assign(
+      new CspecError(
+        'CSPEC_REGISTRY_FAILED',
+        `${client.endpoint.domain} did not accept blob ${blob.digest} for ${client.repository}: ${done.status} ${await errorDetail(done)}`,
+      ),
+      { transient: done.status >= 500 },
     );
   }
   await done.body?.cancel();
@@ -68,17 +94,15 @@ export async function uploadBlob(
   blob: BlobDescriptor,
   file: string,
   options: UploadOptions = {},
-): Promise<'exists' | 'uploaded'> {
-  if (await hasBlob(client, blob.digest)) return 'exists';
+): Promise<void> {
   const attempts = options.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {
-      await uploadOnce(client, blob, file);
-      return 'uploaded';
+      await uploadOnce(client, blob, file, options.onBytes);
+      return;
     } catch (error) {
-      const transient =
-        (error as { transient?: boolean }).transient === true ||
-        (error as CspecError).code === 'CSPEC_REGISTRY_FAILED';
+      // Network failures and 5xx: the upload starts over; a refusal (4xx) is final.
+      const transient = (error as { transient?: boolean }).transient === true;
       if (!transient || attempt >= attempts || options.signal?.aborted) throw error;
       await sleep(250 * 2 ** (attempt - 1), undefined, options.signal ? { signal: options.signal } : {});
     }

@@ -223,12 +223,19 @@ export async function pullImage(
     }
   };
   // A layer that is unpacked already still needs its blob when that is missing (save and push use it).
-  const downloads = layerDescriptors.map((_, i) =>
-    limit(() => {
-      signal.throwIfAborted();
-      return fetchLayer(i);
-    }),
-  );
+  // An image may list the same blob twice (empty layers): it is fetched once.
+  const byDigest = new Map<string, Promise<void>>();
+  const downloads = layerDescriptors.map((layer, i) => {
+    let download = byDigest.get(layer.digest);
+    if (!download) {
+      download = limit(() => {
+        signal.throwIfAborted();
+        return fetchLayer(i);
+      });
+      byDigest.set(layer.digest, download);
+    }
+    return download;
+  });
   // Failures are seen where each download is awaited, in order; none goes unhandled meanwhile.
   for (const download of downloads) download.catch(() => {});
   try {

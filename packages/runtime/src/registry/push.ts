@@ -11,13 +11,14 @@ import { CspecError } from '../errors.js';
 import type { OciManifest } from '../image/oci.js';
 import type { ImageReference } from '../image/reference.js';
 import type { ImageProgress } from '../image/types.js';
-import { uploadBlob } from './blob-upload.js';
+import { hasBlob, uploadBlob } from './blob-upload.js';
 import { sha256Digest } from './manifest-fetch.js';
 import { MANIFEST_TYPES } from './media-types.js';
 import { registryClientFor } from './pull.js';
 import { errorDetail } from './registry-client.js';
 
 const PARALLEL_UPLOADS = 3;
+const PROGRESS_INTERVAL_MS = 500;
 
 export interface PushResult {
   readonly manifestDigest: string;
@@ -43,7 +44,8 @@ export async function pushImage(
   const client = registryClientFor(target, ctx.registry, ['pull', 'push'], ctx.signal);
   const bytes = await readFile(ctx.blobs.path(manifestDigest));
   const manifest = JSON.parse(bytes.toString('utf8')) as OciManifest;
-  const blobs = [manifest.config, ...manifest.layers];
+  // Each blob once, even if the manifest lists it twice.
+  const blobs = [...new Map([manifest.config, ...manifest.layers].map((b) => [b.digest, b])).values()];
   const limit = pLimit(PARALLEL_UPLOADS);
   let blobsUploaded = 0;
   let blobsSkipped = 0;
@@ -54,32 +56,37 @@ export async function pushImage(
         ctx.signal?.throwIfAborted();
         const file = ctx.blobs.path(blob.digest);
         const size = (await stat(file)).size;
-        ctx.onProgress({
-          phase: 'upload',
-          message: `${short(blob.digest)}: uploading ${size} bytes`,
-          item: short(blob.digest),
-          bytes: 0,
-          totalBytes: size,
-        });
-        const outcome = await uploadBlob(client, { digest: blob.digest, size }, file, { signal: ctx.signal });
-        if (outcome === 'exists') {
+        if (await hasBlob(client, blob.digest)) {
           blobsSkipped++;
           ctx.onProgress({
             phase: 'exists',
             message: `${short(blob.digest)}: already in the registry`,
             item: short(blob.digest),
           });
-        } else {
-          blobsUploaded++;
-          bytesUploaded += size;
+          return;
+        }
+        const progress = (bytes: number) =>
           ctx.onProgress({
             phase: 'upload',
-            message: `${short(blob.digest)}: uploaded`,
+            message: `${short(blob.digest)}: ${bytes} of ${size} bytes`,
             item: short(blob.digest),
-            bytes: size,
+            bytes,
             totalBytes: size,
           });
-        }
+        progress(0);
+        let last = 0;
+        await uploadBlob(client, { digest: blob.digest, size }, file, {
+          signal: ctx.signal,
+          onBytes: (sent) => {
+            const now = Date.now();
+            if (now - last < PROGRESS_INTERVAL_MS || sent === size) return;
+            last = now;
+            progress(sent);
+          },
+        });
+        blobsUploaded++;
+        bytesUploaded += size;
+        progress(size);
       }),
     ),
   );
