@@ -149,6 +149,19 @@ describe('registry pull and push', () => {
     await home.remove(remote);
   });
 
+  it('pulls once when two stores on the same data directory pull the same reference at once', async () => {
+    const remote = `${registry.host}/tiny/together:1`;
+    const made = await tinyImage(home, remote, 'together\n');
+    await home.push(remote);
+    await home.remove(remote);
+    const { dataDir } = await freshStore();
+    const [a, b] = [0, 1].map(() => createImageStore(resolveConfig({ dataDir })));
+    const reports = await Promise.all([a!.pull(remote), b!.pull(remote)]);
+    expect(reports.map((r) => r.id)).toEqual([made.id, made.id]);
+    expect(reports.map((r) => r.layersDownloaded).sort()).toEqual([0, 1]);
+    expect(await entries(dataDir, 'layers')).toHaveLength(1);
+  });
+
   it('pulls Docker Hub names through the configured mirror', async () => {
     const made = await tinyImage(home, `${registry.host}/library/mirrored:1`, 'mirrored\n');
     await home.push(`${registry.host}/library/mirrored:1`);
