@@ -6,9 +6,11 @@ const none = { dockerHubMirror: undefined, insecureRegistries: [] };
 describe('resolveEndpoint', () => {
   it('sends Docker Hub to registry-1.docker.io, or to the mirror', () => {
     expect(resolveEndpoint('docker.io', none).baseUrl).toBe('https://registry-1.docker.io');
-    expect(resolveEndpoint('docker.io', { ...none, dockerHubMirror: 'http://127.0.0.1:5000/' }).baseUrl).toBe(
-      'http://127.0.0.1:5000',
-    );
+    const mirrored = resolveEndpoint('docker.io', { ...none, dockerHubMirror: 'http://127.0.0.1:5000/' });
+    expect(mirrored.baseUrl).toBe('http://127.0.0.1:5000');
+    // Docker Hub credentials are not sent to the mirror: it gets its own, if any.
+    expect(mirrored.credentialHost).toBe('127.0.0.1:5000');
+    expect(resolveEndpoint('docker.io', none).credentialHost).toBe('docker.io');
     expect(() => resolveEndpoint('docker.io', { ...none, dockerHubMirror: 'http://mirror.example' })).toThrow(
       /plain HTTP/,
     );

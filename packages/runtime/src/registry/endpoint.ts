@@ -7,8 +7,13 @@
 import { CspecError } from '../errors.js';
 
 export interface RegistryEndpoint {
-  /** The registry as the reference names it (`docker.io`, `127.0.0.1:5000`): credentials are looked up by it. */
+  /** The registry as the reference names it (`docker.io`, `127.0.0.1:5000`). */
   readonly domain: string;
+  /**
+   * The host credentials are looked up for: the domain, or a mirror's own
+   * host (Docker Hub credentials never go to a mirror).
+   */
+  readonly credentialHost: string;
   /** `https://registry-1.docker.io`, `http://127.0.0.1:5000` (no trailing slash; may carry a path prefix). */
   readonly baseUrl: string;
   /** Whether plain HTTP is allowed for this registry's hosts (token realms and redirects included). */
@@ -64,9 +69,15 @@ export function resolveEndpoint(domain: string, options: EndpointOptions): Regis
         { hint: `add ${mirror.host} to CSPEC_INSECURE_REGISTRIES if you trust the network path` },
       );
     }
-    return { domain, baseUrl: `${mirror.origin}${mirror.pathname.replace(/\/+$/, '')}`, allowsHttp };
+    return {
+      domain,
+      credentialHost: mirror.host,
+      baseUrl: `${mirror.origin}${mirror.pathname.replace(/\/+$/, '')}`,
+      allowsHttp,
+    };
   }
-  if (domain === DOCKER_HUB_DOMAIN) return { domain, baseUrl: DOCKER_HUB_REGISTRY, allowsHttp };
+  if (domain === DOCKER_HUB_DOMAIN)
+    return { domain, credentialHost: domain, baseUrl: DOCKER_HUB_REGISTRY, allowsHttp };
   const scheme = allowsHttp(new URL(`http://${domain}`)) ? 'http' : 'https';
-  return { domain, baseUrl: `${scheme}://${domain}`, allowsHttp };
+  return { domain, credentialHost: domain, baseUrl: `${scheme}://${domain}`, allowsHttp };
 }

@@ -70,7 +70,7 @@ export function registryClientFor(
     endpoint,
     repository: ref.repository,
     actions,
-    credentials: () => findCredentials(ref.domain!, registry),
+    credentials: () => findCredentials(endpoint.credentialHost, registry),
     signal,
   });
 }
@@ -97,13 +97,14 @@ function checkDescriptor(value: unknown, what: string, name: string): OciDescrip
 async function readConfig(
   client: RegistryClient,
   ctx: PullContext,
+  signal: AbortSignal,
   descriptor: OciDescriptor,
   name: string,
 ): Promise<OciImageConfig> {
   if (!(await ctx.blobs.has(descriptor.digest))) {
     const file = tempPath(ctx.tmpDir, 'pull-config');
     try {
-      await downloadBlob(client, descriptor, file, { signal: ctx.signal });
+      await downloadBlob(client, descriptor, file, { signal });
       await ctx.blobs.ingest(file, { expectedDigest: descriptor.digest });
     } finally {
       await rm(file, { force: true });
@@ -171,7 +172,7 @@ export async function pullImage(
     checkDescriptor(l, `layer ${i + 1}`, name),
   );
 
-  const config = await readConfig(client, ctx, configDescriptor, name);
+  const config = await readConfig(client, ctx, signal, configDescriptor, name);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== layerDescriptors.length) {
     throw new CspecError(

@@ -141,14 +141,14 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     creds
       ? new CspecError(
           'CSPEC_REGISTRY_UNAUTHORIZED',
-          `${endpoint.domain} rejected the credentials of "${creds.username}" (from ${creds.origin}) for ${repository}`,
-          { hint: `check the username and password for ${endpoint.domain} in ${creds.origin}` },
+          `${endpoint.credentialHost} rejected the credentials of "${creds.username}" (from ${creds.origin}) for ${repository}`,
+          { hint: `check the username and password for ${endpoint.credentialHost} in ${creds.origin}` },
         )
       : new CspecError(
           'CSPEC_REGISTRY_UNAUTHORIZED',
-          `${endpoint.domain} refuses anonymous access to ${repository} (it may not exist, or it needs credentials)`,
+          `${endpoint.credentialHost} refuses anonymous access to ${repository} (it may not exist, or it needs credentials)`,
           {
-            hint: `add credentials for ${endpoint.domain} to ~/.docker/config.json ("auths") or DOCKER_AUTH_CONFIG`,
+            hint: `add credentials for ${endpoint.credentialHost} to ~/.docker/config.json ("auths") or DOCKER_AUTH_CONFIG`,
           },
         );
 
@@ -172,7 +172,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         }
         return send('GET', url, headers, undefined);
       };
-      authorization = await fetchToken(bearer, scope, creds, tokenSend, endpoint.domain);
+      authorization = await fetchToken(bearer, scope, creds, tokenSend, endpoint.credentialHost);
       return;
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
