@@ -105,6 +105,18 @@ describe('registry pull and push', () => {
     expect(pushed.blobsUploaded + pushed.blobsSkipped).toBe(original.layerDirs.length + 1);
     // Everything is there now: a second push uploads nothing.
     expect((await home.push(remote, { source: IMAGE })).blobsUploaded).toBe(0);
+    // Another client reads what cspec pushed: skopeo copies it out, verifying every digest.
+    const inspected = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${remote}`], { encoding: 'utf8' }),
+    ) as { Digest: string; Layers: string[] };
+    expect(inspected.Digest).toBe(pushed.manifestDigest);
+    execFileSync('skopeo', [
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      `docker://${remote}`,
+      `dir:${join(dir, 'skopeo-out')}`,
+    ]);
 
     const { dataDir } = await freshStore();
     engine = await createEngine({ dataDir });
