@@ -34,6 +34,8 @@ const debug = createDebug('cspec:registry');
 /** Layers downloaded at once (Docker's default is 3). */
 const PARALLEL_DOWNLOADS = 3;
 const PROGRESS_INTERVAL_MS = 500;
+/** Configs are small JSON documents; a huge one is an error, not something to download. */
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 export type PullContext = Pick<SourceContext, 'blobs' | 'layers' | 'tmpDir' | 'signal' | 'onProgress'>;
 
@@ -101,6 +103,12 @@ async function readConfig(
   descriptor: OciDescriptor,
   name: string,
 ): Promise<OciImageConfig> {
+  if (descriptor.size > MAX_CONFIG_BYTES) {
+    throw new CspecError(
+      'CSPEC_REGISTRY_FAILED',
+      `the image config of ${name} is ${descriptor.size} bytes; cspec reads configs up to 8 MiB`,
+    );
+  }
   if (!(await ctx.blobs.has(descriptor.digest))) {
     const file = tempPath(ctx.tmpDir, 'pull-config');
     try {
@@ -142,6 +150,7 @@ export async function pullImage(
   if (manifest.kind === 'index') {
     const entries = manifest.document.manifests as IndexEntry[];
     const chosen = selectManifest(Array.isArray(entries) ? entries : [], platform, name);
+    checkDescriptor(chosen, `${formatPlatform(platform)} manifest`, name);
     debug('%s: %s is %s', name, formatPlatform(platform), chosen.digest);
     manifest = await fetchManifest(client, chosen.digest, name);
     if (manifest.digest !== chosen.digest) {
