@@ -263,6 +263,12 @@ describe('registry pull and push', () => {
     expect(pulled.id).toBe(images.host!.id);
     const chosen = await store.pull(`${registry.host}/plat/host:multi`, { platform: `linux/${other}` });
     expect(chosen.id).toBe(images.other!.id);
+    // Pinned by the index's digest: the store resolves the name to the image it pulled for this host.
+    const indexDigest = put.headers.get('docker-content-digest')!;
+    const { store: pinnedStore } = await freshStore();
+    const pinned = await pinnedStore.resolve(`${registry.host}/plat/host@${indexDigest}`);
+    expect(pinned.id).toBe(images.host!.id);
+    expect((await pinnedStore.resolve(`${registry.host}/plat/host@${indexDigest}`)).id).toBe(images.host!.id);
     const none = await caught(store.pull(`${registry.host}/plat/host:multi`, { platform: 'linux/s390x' }));
     expect(none.code).toBe('CSPEC_IMAGE_NOT_FOUND');
     expect(none.message).toContain(`linux/${other}, linux/${hostArchitecture()}`);
