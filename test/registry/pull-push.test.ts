@@ -305,6 +305,79 @@ describe('registry pull and push', () => {
     expect(await readFile(join(resolved.layerDirs[0]!, 'hello.txt'), 'utf8')).toBe('zstd layer\n');
   });
 
+  it('pulls a Docker v2 schema 2 image with gzip layers', async () => {
+    const local = 'cspec-test/v2s2:1';
+    const made = await tinyImage(home, local, 'docker schema 2\n');
+    const archive = join(dir, 'v2s2.tar');
+    await home.save([local], archive);
+    await home.remove(local);
+    execFileSync('skopeo', [
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      '--format',
+      'v2s2',
+      '--dest-compress',
+      `oci-archive:${archive}`,
+      `docker://${registry.host}/v2s2/app:1`,
+    ]);
+    const raw = await fetch(`${registry.url}/v2/v2s2/app/manifests/1`, {
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    expect(raw.headers.get('content-type')).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const { store, dataDir } = await freshStore();
+    const pulled = await store.pull(`${registry.host}/v2s2/app:1`);
+    expect(pulled.id).toBe(made.id);
+    const heads = await Promise.all(
+      (await entries(dataDir, 'blobs/sha256')).map(async (b) =>
+        (await readFile(join(dataDir, 'blobs/sha256', b))).subarray(0, 2).toString('hex'),
+      ),
+    );
+    expect(heads).toContain('1f8b');
+    // Saved again, the archive says what the manifest is.
+    await store.save([`${registry.host}/v2s2/app:1`], join(dir, 'v2s2-again.tar'));
+    const { store: other } = await freshStore();
+    expect((await other.load(join(dir, 'v2s2-again.tar')))[0]?.id).toBe(made.id);
+  });
+
+  it('refuses a layer whose content is not what the config says (diff id), and keeps nothing of it', async () => {
+    const remote = `${registry.host}/tiny/diffid:1`;
+    await tinyImage(home, remote, 'diff id\n');
+    const pushed = await home.push(remote);
+    await home.remove(remote);
+    const manifestRes = await fetch(`${registry.url}/v2/tiny/diffid/manifests/${pushed.manifestDigest}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const manifest = (await manifestRes.json()) as { config: { digest: string; size: number } };
+    const config = (await (
+      await fetch(`${registry.url}/v2/tiny/diffid/blobs/${manifest.config.digest}`)
+    ).json()) as {
+      rootfs: { diff_ids: string[] };
+    };
+    config.rootfs.diff_ids = [`sha256:${'0'.repeat(64)}`];
+    const bytes = Buffer.from(JSON.stringify(config));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const started = await fetch(`${registry.url}/v2/tiny/diffid/blobs/uploads/`, { method: 'POST' });
+    const location = new URL(started.headers.get('location')!, registry.url);
+    location.searchParams.set('digest', digest);
+    expect((await fetch(location, { method: 'PUT', body: bytes })).status).toBe(201);
+    manifest.config = { ...manifest.config, digest, size: bytes.length };
+    const put = await fetch(`${registry.url}/v2/tiny/diffid/manifests/lying`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      body: JSON.stringify(manifest),
+    });
+    expect(put.status).toBe(201);
+
+    const { store, dataDir } = await freshStore();
+    const error = await caught(store.pull(`${registry.host}/tiny/diffid:lying`));
+    expect(error.code).toBe('CSPEC_REGISTRY_FAILED');
+    expect(error.message).toMatch(/layer 1 of .* does not match the image config/);
+    expect(await store.list()).toEqual([]);
+    expect(await entries(dataDir, 'layers')).toEqual([]);
+    expect(await entries(dataDir, 'tmp')).toEqual([]);
+  });
+
   it('refuses a corrupted blob and trusts nothing of it', async () => {
     const remote = `${registry.host}/tiny/corrupt:1`;
     await tinyImage(home, remote, 'corrupt me\n');
