@@ -4,7 +4,7 @@
  * output, and bad input with one clear line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,6 +87,48 @@ describe('cspec image push / pull', () => {
 
     const ls = await cspec(['image', 'ls', '--json'], target);
     expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ reference: remote, id })]);
+  });
+
+  it('takes credentials from DOCKER_AUTH_CONFIG and $DOCKER_CONFIG/config.json, and never prints them', async () => {
+    const secured = await startRegistry({ kind: 'htpasswd', users: { carol: 'pa55-w0rd-carol' } });
+    try {
+      const remote = `${secured.host}/cli/secured:1`;
+      const auth = Buffer.from('carol:pa55-w0rd-carol').toString('base64');
+      const inline = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [secured.host]: { auth } } }) };
+      const pushed = await cspec(['image', 'push', 'cli/tiny:1', remote], { ...source, ...inline });
+      expect(pushed.code).toBe(0);
+
+      const dockerConfig = join(dir, 'docker-config');
+      await mkdir(dockerConfig);
+      await writeFile(
+        join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [secured.host]: { auth } } }),
+      );
+      const pulled = await cspec(['image', 'pull', '--debug', remote], {
+        CSPEC_DATA_DIR: join(dir, 'secured'),
+        DOCKER_CONFIG: dockerConfig,
+        DEBUG: 'cspec:*',
+      });
+      expect(pulled.code).toBe(0);
+      const wrong = await cspec(['image', 'pull', '--debug', remote], {
+        CSPEC_DATA_DIR: join(dir, 'secured-wrong'),
+        DOCKER_AUTH_CONFIG: JSON.stringify({
+          auths: { [secured.host]: { username: 'carol', password: 'not-her-pa55' } },
+        }),
+        DEBUG: 'cspec:*',
+      });
+      expect(wrong.code).toBe(125);
+      expect(wrong.stderr).toContain(
+        `error: ${secured.host} rejected the credentials of "carol" (from DOCKER_AUTH_CONFIG)`,
+      );
+      for (const output of [pushed, pulled, wrong]) {
+        for (const secret of ['pa55-w0rd-carol', 'not-her-pa55', auth, 'Basic ']) {
+          expect(output.stdout + output.stderr).not.toContain(secret);
+        }
+      }
+    } finally {
+      await secured.stop();
+    }
   });
 
   it('refuses bad input with one clear line', async () => {
