@@ -22,7 +22,12 @@ export interface IndexEntry {
 }
 
 export function hostPlatform(): Platform {
-  return { os: 'linux', architecture: hostArchitecture() };
+  const architecture = hostArchitecture();
+  // 32-bit ARM images come as v5, v6 and v7: take the one this Node was built for.
+  const armVersion = (process.config.variables as { arm_version?: string }).arm_version;
+  return architecture === 'arm' && armVersion
+    ? { os: 'linux', architecture, variant: `v${armVersion}` }
+    : { os: 'linux', architecture };
 }
 
 export function formatPlatform(p: {
