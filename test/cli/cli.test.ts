@@ -319,6 +319,16 @@ describe('other commands', () => {
     }
   });
 
+  it('export refuses a missing container; image history and tree a missing image', async () => {
+    const exported = await cspec(['export', '-o', '/tmp/never.tar', 'no-such-container']);
+    expect(exported.code).not.toBe(0);
+    expect(exported.stderr).toMatch(/^error: .*no-such-container/m);
+    const history = await cspec(['image', 'history', 'no-such/image:1']);
+    expect(history.stderr).toMatch(/^error: image "no-such\/image:1" is not in the cache/m);
+    const tree = await cspec(['image', 'tree', 'no-such/image:1']);
+    expect(tree.stderr).toMatch(/^error: image "no-such\/image:1" is not in the cache/m);
+  });
+
   it('errors on a container that does not exist', async () => {
     const result = await cspec(['logs', 'no-such-container']);
     expect(result.code).toBe(125);
@@ -384,6 +394,39 @@ describe('other commands', () => {
       expect(commit.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
       const again = await cspec(['run', '--rm', 'cspec-test/cli-commit:1']);
       expect(again.stdout).toBe('hi\n');
+
+      // export: the filesystem as the container sees it (its changes over its image), to a file and to a pipe.
+      const dir = mkdtempSync(join(tmpdir(), 'cspec-export-'));
+      try {
+        const file = join(dir, 'fs.tar');
+        const exported = await cspec(['export', '-o', file, name]);
+        expect(exported.code, exported.stderr).toBe(0);
+        const listing = execFileSync('tar', ['-tvf', file], { encoding: 'utf8' }).split('\n');
+        expect(listing.some((l) => l.endsWith(' ./greeting'))).toBe(true);
+        expect(listing.some((l) => l.endsWith(' ./etc/debian_version'))).toBe(true);
+        expect(listing.some((l) => l.includes('issue.net'))).toBe(false);
+        expect(listing.some((l) => l.includes('.wh.'))).toBe(false);
+        expect(execFileSync('tar', ['-xOf', file, './greeting'], { encoding: 'utf8' })).toBe('hi\n');
+        const piped = execFileSync('sh', ['-c', `node '${BIN}' export ${name} | tar -t | grep -c .`], {
+          encoding: 'utf8',
+        });
+        expect(Number(piped)).toBe(listing.filter(Boolean).length);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+
+      // history and tree: the commit is one more step, on top of its base image.
+      const history = await cspec(['image', 'history', '--json', 'cspec-test/cli-commit:1']);
+      const steps = JSON.parse(history.stdout) as { createdBy: string; size: number }[];
+      expect(steps[0]?.createdBy).toBe('cspec commit');
+      expect(steps[0]?.size).toBeGreaterThan(0);
+      expect(steps.length).toBeGreaterThanOrEqual(2);
+      const tree = await cspec(['image', 'tree', IMAGE]);
+      expect(tree.stdout).toMatch(
+        new RegExp(
+          `^${IMAGE}\\b.*\\n(.*\\n)*[├└]─ docker.io/cspec-test/cli-commit:1 +[a-f0-9]{12} +\\+1 layer, `,
+        ),
+      );
     } finally {
       await cspec(['rm', '-f', name]);
       await cspec(['image', 'rm', 'cspec-test/cli-commit:1']);

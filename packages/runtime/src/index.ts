@@ -57,6 +57,7 @@ export type { CommitChanges } from './image/commit-image.js';
 export { DEBIAN_SUITES } from './image/sources/debian-bootstrap.js';
 export type {
   ImageConfig,
+  ImageDetails,
   ImageProgress,
   ImagePruneReport,
   ImageService,

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 /**
  * The engine boundary. `native` implements it on Linux with an OCI runtime;
  * a Docker Engine backend can implement it later without touching callers.
@@ -98,6 +99,11 @@ export interface Container extends AsyncDisposable {
    * `docker commit`). Stop the container first for a consistent snapshot.
    */
   commit(reference: string, changes?: CommitChanges): Promise<LoadedImage>;
+  /**
+   * Its filesystem as it sees it, as one tar (like `docker export`): to a
+   * file (written whole, then renamed into place) or a stream.
+   */
+  export(output: string | Writable, options?: { readonly signal?: AbortSignal }): Promise<void>;
   /** Kills if running and removes every resource. Idempotent. */
   remove(): Promise<void>;
 }

@@ -124,6 +124,11 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
 
+  const notCached = (reference: string) =>
+    new CspecError('CSPEC_IMAGE_NOT_FOUND', `image "${reference}" is not in the cache`, {
+      hint: 'list images with: npx cspec image ls',
+    });
+
   const obtain = async (ref: ImageReference, input: string, opts: ResolveImageOptions): Promise<Found> => {
     const cached = await lookupCurrent(ref);
     if (cached) return cached;
@@ -220,6 +225,31 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       return out.sort((a, b) => a.reference.localeCompare(b.reference));
     },
 
+    async inspect(reference) {
+      const ref = parseReference(reference);
+      const manifestDigest = ref.digest ?? (await tags.get(ref.normalized))?.manifestDigest;
+      if (!manifestDigest) throw notCached(reference);
+      const manifest = await readDocument<OciManifest>(manifestDigest);
+      const imageConfig = await readDocument<OciImageConfig>(manifest.config.digest);
+      return {
+        reference: ref.normalized,
+        id: manifest.config.digest,
+        manifestDigest,
+        created: imageConfig.created,
+        layers: manifest.layers.map((l, i) => ({
+          digest: l.digest,
+          size: l.size,
+          diffId: imageConfig.rootfs.diff_ids[i] ?? l.digest,
+        })),
+        history: (imageConfig.history ?? []).map((h) => ({
+          ...(h.created ? { created: h.created } : {}),
+          ...(h.created_by ? { createdBy: h.created_by } : {}),
+          ...(h.comment ? { comment: h.comment } : {}),
+          emptyLayer: h.empty_layer === true,
+        })),
+      };
+    },
+
     async load(file, loadOptions = {}) {
       await sweep();
       const images = await loadArchive({ blobs, layers, tmpDir, ...loadOptions }, file);
@@ -307,15 +337,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       // Only the tag goes. Blobs and layer directories stay until garbage
       // collection of unreferenced content (image prune), a later issue;
       // containers running from the image keep their lower dirs meanwhile.
-      if (!(await tags.remove(ref.normalized))) {
-        throw new CspecError(
-          'CSPEC_IMAGE_NOT_FOUND',
-          `cannot remove image "${reference}": it is not in the cache`,
-          {
-            hint: 'list images with: npx cspec image ls',
-          },
-        );
-      }
+      if (!(await tags.remove(ref.normalized))) throw notCached(reference);
     },
   };
 }

@@ -42,6 +42,8 @@ export interface OciImageConfig {
     readonly created?: string;
     readonly created_by?: string;
     readonly comment?: string;
+    /** The step changed only the config: no layer goes with this entry. */
+    readonly empty_layer?: boolean;
   }[];
 }
 

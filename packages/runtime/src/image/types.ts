@@ -34,6 +34,28 @@ export interface ImageSummary {
   readonly sizeBytes: number;
 }
 
+/** What `image history` and `image tree` show of one image. */
+export interface ImageDetails {
+  readonly reference: string;
+  /** `sha256:` of its config (the image id). */
+  readonly id: string;
+  readonly manifestDigest: string;
+  readonly created: string | undefined;
+  /** Lowest first: the stored (compressed or not) blob and the uncompressed content's digest. */
+  readonly layers: readonly {
+    readonly digest: string;
+    readonly diffId: string;
+    readonly size: number;
+  }[];
+  /** As recorded in the config, oldest first. */
+  readonly history: readonly {
+    readonly created?: string;
+    readonly createdBy?: string;
+    readonly comment?: string;
+    readonly emptyLayer: boolean;
+  }[];
+}
+
 export interface ImageProgress {
   /** e.g. `bootstrap`, `commit`, `cached`. */
   readonly phase: string;
@@ -64,6 +86,8 @@ export interface ImageService {
   /** Returns the cached image, or builds/pulls it from the source that knows the reference. */
   resolve(reference: string, options?: ResolveImageOptions): Promise<ResolvedImage>;
   list(): Promise<ImageSummary[]>;
+  /** Layers and history of a cached image (`image history`, `image tree`); never builds or pulls. */
+  inspect(reference: string): Promise<ImageDetails>;
   /** Loads the images of a `docker save` archive or an OCI archive and tags them with their names. */
   load(file: string, options?: ResolveImageOptions): Promise<LoadedImage[]>;
   /**
