@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { writeChart } from './chart.js';
 import { matrix } from './matrix.js';
 import { memory } from './memory.js';
 import { parallelPostgres } from './parallel-postgres.js';
@@ -158,3 +159,4 @@ await writeFile(
   `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, scenarios }, null, 2)}\n`,
 );
 process.stdout.write(`\nwritten: bench/results/${date}-${machine.hostname}${suffix}.json\n`);
+process.stdout.write(`chart: ${writeChart()}\n`);
