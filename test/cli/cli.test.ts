@@ -329,6 +329,35 @@ describe('other commands', () => {
     expect(tree.stderr).toMatch(/^error: image "no-such\/image:1" is not in the cache/m);
   });
 
+  it('image build builds a Dockerfile, then takes every step from the cache; a bad one names its line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cspec-cli-build-'));
+    const tag = `cspec-test/cli-build-${process.pid}:1`;
+    try {
+      writeFileSync(join(dir, 'note.txt'), `built by ${process.pid}\n`);
+      writeFileSync(
+        join(dir, 'Dockerfile'),
+        `FROM ${IMAGE}\nCOPY note.txt /note.txt\nRUN cat /note.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n`,
+      );
+      const first = await cspec(['image', 'build', '-t', tag, dir]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
+      expect(first.stderr).toMatch(/^#2\/4 \(line 2\) COPY note.txt \/note.txt$/m);
+      const again = await cspec(['build', '-t', tag, dir]);
+      expect(again.stderr).toMatch(/\(3 of 3 steps cached\)/);
+      expect((await cspec(['run', '--rm', tag])).stdout).toBe(`built by ${process.pid}\n`);
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${IMAGE}\nRUN exit 7\n`);
+      const bad = await cspec(['image', 'build', dir]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/^error: .*Dockerfile:2: RUN exit 7 exited with 7/m);
+      const usage = await cspec(['image', 'build', '--build-arg', 'novalue', dir]);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toMatch(/^error: invalid --build-arg "novalue" — use NAME=value/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await cspec(['image', 'rm', tag]);
+    }
+  });
+
   it('errors on a container that does not exist', async () => {
     const result = await cspec(['logs', 'no-such-container']);
     expect(result.code).toBe(125);

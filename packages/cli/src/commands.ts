@@ -70,6 +70,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/image.js')).imageImportCommand,
   },
   {
+    name: 'image build',
+    aliases: ['build'],
+    load: async () => (await import('./commands/image-build.js')).imageBuildCommand,
+  },
+  {
     name: 'image history',
     load: async () => (await import('./commands/image-inspect.js')).imageHistoryCommand,
   },

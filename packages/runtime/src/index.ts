@@ -53,6 +53,7 @@ export type {
 } from './engine/engine.js';
 export { createEngine, type EngineOptions } from './engine/native-engine.js';
 export { ContainerStartError, CspecError, type CspecErrorCode, isCspecError } from './errors.js';
+export type { BuildOptions, BuildProgress, BuildResult } from './image/build/builder.js';
 export type { CommitChanges } from './image/commit-image.js';
 export { DEBIAN_SUITES } from './image/sources/debian-bootstrap.js';
 export type {

@@ -450,6 +450,11 @@ export class NativeContainer implements Container {
     await this.waitReady(deadline, deadline, logsFrom);
   }
 
+  /** The writable layer's upper directory (what a build step commits). */
+  get upperDir(): string {
+    return this.#paths.upper;
+  }
+
   async diff(): Promise<Change[]> {
     return changesOf(this.#paths.upper, this.#options.layerDirs);
   }

@@ -23,7 +23,7 @@ import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
-import { commitUpper } from './commit-image.js';
+import { commitUpper, deriveImage, type ParentImage } from './commit-image.js';
 import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
@@ -236,6 +236,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         id: manifest.config.digest,
         manifestDigest,
         created: imageConfig.created,
+        runtimeConfig: imageConfig.config ?? {},
         layers: manifest.layers.map((l, i) => ({
           digest: l.digest,
           size: l.size,
@@ -300,6 +301,32 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       );
       await tags.set(target.normalized, image.manifest.digest);
       return { id: image.id, references: [target.normalized] };
+    },
+
+    async derive({ parent, step }) {
+      await sweep();
+      let base: ParentImage | undefined;
+      if (parent !== undefined) {
+        const found = await lookup(parseReference(parent));
+        if (!found) throw notCached(parent);
+        const manifest = await readDocument<OciManifest>(found.manifestDigest);
+        const config = await readDocument<OciImageConfig>(manifest.config.digest);
+        base = { manifest, config, layerDirs: found.image.layerDirs };
+      }
+      const image = await deriveImage({ blobs, layers, tmpDir }, base, step);
+      return { id: image.id, manifestDigest: image.manifest.digest };
+    },
+
+    async tag(reference, manifestDigest) {
+      const ref = parseReference(reference);
+      if (ref.digest !== undefined) {
+        throw new CspecError('CSPEC_INVALID_REFERENCE', `cannot tag "${reference}": a tag has no digest`, {
+          hint: 'use NAME[:TAG], e.g. my/app:1',
+        });
+      }
+      await readDocument<OciManifest>(manifestDigest);
+      await tags.set(ref.normalized, manifestDigest);
+      return ref.normalized;
     },
 
     async prune({ layerDirsInUse, graceMs = PRUNE_GRACE_MS }) {

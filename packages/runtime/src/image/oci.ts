@@ -35,7 +35,15 @@ export interface OciImageConfig {
     readonly Labels?: Readonly<Record<string, string>>;
     readonly StopSignal?: string;
     /** Docker's HEALTHCHECK: `["CMD", arg...]`, `["CMD-SHELL", command]` or `["NONE"]`. */
-    readonly Healthcheck?: { readonly Test?: readonly string[] };
+    readonly Healthcheck?: {
+      readonly Test?: readonly string[];
+      /** Nanoseconds, as Docker writes them. */
+      readonly Interval?: number;
+      readonly Timeout?: number;
+      readonly StartPeriod?: number;
+      readonly Retries?: number;
+    };
+    readonly Volumes?: Readonly<Record<string, object>>;
   };
   readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly string[] };
   readonly history?: readonly {

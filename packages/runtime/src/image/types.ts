@@ -1,4 +1,5 @@
-import type { CommitChanges } from './commit-image.js';
+import type { CommitChanges, DeriveStep } from './commit-image.js';
+import type { OciImageConfig } from './oci.js';
 
 /** What the engine needs from the image store, and what the store reports. */
 
@@ -41,6 +42,8 @@ export interface ImageDetails {
   readonly id: string;
   readonly manifestDigest: string;
   readonly created: string | undefined;
+  /** The image's runtime config as the OCI image spec writes it (`Env`, `Cmd`, `WorkingDir`...). */
+  readonly runtimeConfig: NonNullable<OciImageConfig['config']>;
   /** Lowest first: the stored (compressed or not) blob and the uncompressed content's digest. */
   readonly layers: readonly {
     readonly digest: string;
@@ -132,4 +135,15 @@ export interface ImageService {
     options?: ResolveImageOptions & { readonly cmd?: readonly string[] },
   ): Promise<LoadedImage>;
   remove(reference: string): Promise<void>;
+  /**
+   * A new, untagged image made of `parent` (a reference, e.g. `name@sha256:<manifest>`;
+   * undefined: nothing, as `FROM scratch`) by one step: a layer and/or a config change.
+   * Dockerfile builds are made of these.
+   */
+  derive(input: {
+    readonly parent: string | undefined;
+    readonly step: DeriveStep;
+  }): Promise<{ readonly id: string; readonly manifestDigest: string }>;
+  /** Points `reference` at a manifest of the store; returns the normalized reference. */
+  tag(reference: string, manifestDigest: string): Promise<string>;
 }
