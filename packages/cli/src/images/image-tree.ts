@@ -81,7 +81,9 @@ export function renderTree(roots: readonly TreeNode[], describe: (node: TreeNode
   const walk = (node: TreeNode, prefix: string, last: boolean, top: boolean) => {
     lines.push(top ? describe(node) : `${prefix}${last ? '└─ ' : '├─ '}${describe(node)}`);
     const childPrefix = top ? '' : `${prefix}${last ? '   ' : '│  '}`;
-    node.children.forEach((child, i) => walk(child, childPrefix, i === node.children.length - 1, false));
+    node.children.forEach((child, i) => {
+      walk(child, childPrefix, i === node.children.length - 1, false);
+    });
   };
   for (const root of roots) walk(root, '', true, true);
   return lines;
