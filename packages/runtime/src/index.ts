@@ -66,5 +66,6 @@ export type {
   LoadedImage,
   ResolvedImage,
 } from './image/types.js';
+export { checkNodeVersion, NODE_VERSION, type NodeRelease, nodeRelease } from './node/node-release.js';
 export type { Change } from './snapshot/upper-changes.js';
 export type { WaitSpec } from './wait/spec.js';

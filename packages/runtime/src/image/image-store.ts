@@ -31,6 +31,7 @@ import { pruneStore, treeSize } from './prune.js';
 import { type ImageReference, parseReference } from './reference.js';
 import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
+import { createNodeImageSource } from './sources/node-image.js';
 import { createServiceImageSource } from './sources/service-images.js';
 import { SERVICE_RECIPES } from './sources/service-recipes.js';
 import { createTagStore } from './tag-store.js';
@@ -66,6 +67,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     ...(options.sources ?? []),
     createDebianBootstrapSource({ mirror: config.debianMirror }),
     createServiceImageSource(),
+    createNodeImageSource({ dataDir: config.dataDir }),
   ];
 
   // Manifests and configs are immutable: cache them by digest.
@@ -120,7 +122,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
-      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} and ${Object.keys(SERVICE_RECIPES).join(', ')} itself; other images come from archives (cspec image load / import); registry pulls are not supported yet`,
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} ${Object.keys(SERVICE_RECIPES).join(', ')} and cspec/node:<version> itself; other images come from archives (cspec image load / import); registry pulls are not supported yet`,
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
 
@@ -165,6 +167,12 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           signal: opts.signal,
           onProgress,
           resolve: async (reference) => (await obtain(parseReference(reference), reference, opts)).image,
+          parentImage: async (reference) => {
+            const found = await obtain(parseReference(reference), reference, opts);
+            const manifest = await readDocument<OciManifest>(found.manifestDigest);
+            const config = await readDocument<OciImageConfig>(manifest.config.digest);
+            return { manifest, config, layerDirs: found.image.layerDirs };
+          },
         }));
       } catch (error) {
         if (isCspecError(error)) throw error;
