@@ -37,12 +37,19 @@ export function chartRows(): Row[] {
   const rows: Row[] = [];
   const add = (label: string, name: string, pick: (d: Scenario) => number, goal?: number) => {
     const entry = s.get(name);
-    if (entry) rows.push({ label, ratio: pick(entry.data), goal, source: entry.file });
+    const ratio = entry ? pick(entry.data) : Number.NaN;
+    if (entry && Number.isFinite(ratio)) rows.push({ label, ratio, goal, source: entry.file });
   };
   type R = Record<string, number>;
   add('trivial start, library / docker run', 'trivial-start', (d) => (d.ratios as R).libraryToDocker!, 0.15);
   add('Postgres ready / testcontainers', 'postgres-ready', (d) => (d.ratios as R).toTestcontainers!, 0.1);
   add('8 Postgres at once / testcontainers', 'parallel-postgres', (d) => (d.ratios as R).wall!, 0.15);
+  add(
+    'database per test / container per test',
+    'per-test-database',
+    (d) => (d.ratios as R | undefined)?.poolToTestcontainersContainer ?? Number.NaN,
+    0.05,
+  );
   add('3 releases at once / slowest one', 'matrix', (d) => (d.ratios as R).parallel3ToSlowestSingle!, 1.5);
   add('memory per container / Docker', 'memory', (d) => d.ratio as number);
   return rows;

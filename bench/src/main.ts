@@ -51,10 +51,10 @@ const table = (
   title: string,
   results: Record<string, { medianMs: number; p90Ms: number; minMs: number; maxMs: number }>,
 ) => {
-  process.stdout.write(`\n${title}\n${pad('path', 26)}${pad('median', 11)}${pad('p90', 11)}min–max\n`);
+  process.stdout.write(`\n${title}\n${pad('path', 44)}${pad('median', 11)}${pad('p90', 11)}min–max\n`);
   for (const [name, s] of Object.entries(results)) {
     process.stdout.write(
-      `${pad(name, 26)}${pad(`${s.medianMs} ms`, 11)}${pad(`${s.p90Ms} ms`, 11)}${s.minMs}–${s.maxMs} ms\n`,
+      `${pad(name, 44)}${pad(`${s.medianMs} ms`, 11)}${pad(`${s.p90Ms} ms`, 11)}${s.minMs}–${s.maxMs} ms\n`,
     );
   }
 };
@@ -110,7 +110,9 @@ if (wanted('per-test-database')) {
     `a fresh migrated database for a test, ${perTest.tables}-table schema (${dbRounds} rounds, interleaved)`,
     perTest.results,
   );
-  process.stdout.write('goal for Postgres: ≤ 20 ms\n');
+  process.stdout.write(
+    `from the pool / a new testcontainers container per test: ${perTest.ratios.poolToTestcontainersContainer} (goal ≤ 0.05); a clone: ${perTest.ratios.cloneToTestcontainersContainer}\n`,
+  );
 }
 
 if (wanted('parallel-postgres')) {

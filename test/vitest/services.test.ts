@@ -125,9 +125,14 @@ describe('cspec() Vitest plugin', () => {
     expect(run.output).toMatch(
       /last lines of the logs of echo \(cspec\/debian:bookworm\)\n\s+listening 7000/,
     );
+    // A container of withContainer whose callback failed: read before it was removed.
+    expect(run.output).toMatch(
+      /last lines of the logs of container \S+ \(cspec\/debian:bookworm, withContainer\)\n\s+worker-container-says-hi/,
+    );
     const xml = await readFile(junit, 'utf8');
     expect(xml).toContain('last lines of the logs of db');
     expect(xml).toContain('last lines of the logs of echo');
+    expect(xml).toContain('worker-container-says-hi');
     expectNoLeaks();
   });
 

@@ -1,5 +1,6 @@
 /** @cspec/runtime — daemonless Linux containers for tests. */
 
+export { type FailureLog, failureLogSink } from './api/failure-logs.js';
 export { type WithContainerOptions, withContainer } from './api/with-container.js';
 export {
   type BindMount,
