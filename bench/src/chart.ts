@@ -94,16 +94,22 @@ export function renderChart(rows: readonly Row[], caption: string): string {
   parts.push(
     `<text x="${x(1)}" y="${baseY + 14}" font-size="11" text-anchor="middle" fill="#666">1× (as fast as the peer)</text>`,
   );
-  parts.push(`<text x="8" y="${baseY + 34}" font-size="11" fill="#666">${esc(caption)}</text>`);
-  const height = baseY + 44;
+  const captionLines = caption.split('\n');
+  captionLines.forEach((line, i) => {
+    parts.push(`<text x="8" y="${baseY + 34 + i * 14}" font-size="11" fill="#666">${esc(line)}</text>`);
+  });
+  const height = baseY + 44 + (captionLines.length - 1) * 14;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="#fff"/>\n${parts.join('\n')}\n</svg>\n`;
 }
 
 export function writeChart(): string {
   const rows = chartRows();
-  const sources = [...new Set(rows.map((r) => r.source))].join(', ');
+  const sources = [...new Set(rows.map((r) => r.source))];
   const file = `${RESULTS}chart.svg`;
-  writeFileSync(file, renderChart(rows, `from bench/results/: ${sources}`));
+  writeFileSync(
+    file,
+    renderChart(rows, ['from bench/results/:', ...sources.map((s) => `  ${s}`)].join('\n')),
+  );
   return file;
 }
 
