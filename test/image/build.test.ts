@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '@cspec/runtime';
+import { GenericContainer, resolveConfig } from '@cspec/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE, useEngine } from '../support/engine.js';
 
@@ -164,6 +164,25 @@ describe('cspec image build', () => {
   ])('refuses %s with its line', async (line, message) => {
     write('Dockerfile.bad', `FROM ${IMAGE}\n${line}\n`);
     await expect(engine().build({ context, dockerfile: 'Dockerfile.bad' })).rejects.toThrow(message);
+  });
+
+  it('GenericContainer.fromDockerfile builds, then configures and starts like testcontainers', async () => {
+    write(
+      'tc/Dockerfile.tc',
+      `FROM ${IMAGE}\nARG WORD=unset\nRUN echo "$WORD" > /word\nCMD ["sleep", "60"]\n`,
+    );
+    const container = await GenericContainer.fromDockerfile(join(context, 'tc'), 'Dockerfile.tc', {
+      engine: engine(),
+    })
+      .withBuildArgs({ WORD: 'built-by-fromDockerfile' })
+      .build(`${TAG}:tc`);
+    const started = await container.withStartupTimeout(30_000).start();
+    try {
+      const result = await started.exec(['cat', '/word']);
+      expect(result.output).toBe('built-by-fromDockerfile\n');
+    } finally {
+      await started.stop();
+    }
   });
 
   it('an aborted RUN leaves no container, tag or temp entry', async () => {

@@ -13,6 +13,8 @@ export interface Output {
   rawError(text: string): void;
   /** stdout itself, for binary data such as archives (`isTTY` tells whether it is a terminal). */
   readonly binary: Writable & { readonly isTTY?: boolean };
+  /** stderr itself, for live progress (spinners) when `interactive`. */
+  readonly progressStream: Writable & { readonly isTTY?: boolean };
   /** Column-aligned table on stdout; the last column is not padded. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): void;
   /** Pretty-printed JSON on stdout. */
@@ -57,6 +59,7 @@ export function createOutput(streams: OutputStreams): Output {
     interactive: stderr.isTTY === true,
     color,
     binary: stdout,
+    progressStream: stderr,
     line(text = '') {
       stdout.write(`${text}\n`);
     },

@@ -2,6 +2,7 @@
 
 export { type FailureLog, failureLogSink } from './api/failure-logs.js';
 export { type WithContainerOptions, withContainer } from './api/with-container.js';
+export { GenericContainerBuilder } from './compat/dockerfile-builder.js';
 export {
   type BindMount,
   type ContentToCopy,

@@ -1,12 +1,20 @@
 import type { BuildProgress } from '@cspec/runtime';
+import ora, { type Ora } from 'ora';
 import { defineCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 
-/** Plain lines per step, as `docker build --progress=plain` does; RUN output indented. */
+/** Plain lines per step, as `docker build --progress=plain` does; RUN output indented, line by line. */
 function reporter(out: Output, quiet: boolean): (event: BuildProgress) => void {
+  let partial = '';
+  let partialStep = 0;
+  const flush = () => {
+    if (partial) out.rawError(`#${partialStep}   ${partial}\n`);
+    partial = '';
+  };
   return (event) => {
+    if (event.type !== 'output') flush();
     switch (event.type) {
       case 'step':
         out.info(`#${event.index}/${event.total} (line ${event.line}) ${event.instruction}`);
@@ -17,14 +25,67 @@ function reporter(out: Output, quiet: boolean): (event: BuildProgress) => void {
       case 'done':
         out.info(`#${event.index} DONE ${(event.ms / 1000).toFixed(1)}s`);
         break;
-      case 'output':
-        if (!quiet && event.text.trim())
-          out.rawError(event.text.replace(/^/gm, `#${event.index}   `).replace(/\n?$/, '\n'));
+      case 'output': {
+        if (quiet) break;
+        partialStep = event.index;
+        const lines = (partial + event.text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) out.rawError(`#${event.index}   ${line}\n`);
         break;
+      }
       case 'warning':
         out.info(`warning: ${event.message}`);
         break;
     }
+  };
+}
+
+/** On a terminal: an ora spinner per step, replaced by ✔ / CACHED / ✖; RUN output above it. */
+function liveReporter(out: Output, quiet: boolean) {
+  let spinner: Ora | undefined;
+  let text = '';
+  let partial = '';
+  const finishPrevious = () => {
+    if (spinner?.isSpinning) spinner.succeed(text);
+  };
+  const report = (event: BuildProgress) => {
+    switch (event.type) {
+      case 'step':
+        finishPrevious();
+        text = `#${event.index}/${event.total} (line ${event.line}) ${event.instruction}`;
+        spinner = ora({ text, stream: out.progressStream }).start();
+        break;
+      case 'cached':
+        spinner?.stopAndPersist({ symbol: '⚡', text: `${text}  CACHED` });
+        break;
+      case 'done':
+        spinner?.succeed(`${text}  ${(event.ms / 1000).toFixed(1)}s`);
+        break;
+      case 'output': {
+        if (quiet) break;
+        const lines = (partial + event.text).split('\n');
+        partial = lines.pop() ?? '';
+        if (lines.length === 0) break;
+        spinner?.clear();
+        for (const line of lines) out.rawError(`   ${line}\n`);
+        spinner?.render();
+        break;
+      }
+      case 'warning':
+        spinner?.clear();
+        out.info(`warning: ${event.message}`);
+        spinner?.render();
+        break;
+    }
+  };
+  return {
+    report,
+    /** The build ended: the last step's spinner succeeds (FROM) or fails. */
+    end(ok: boolean) {
+      if (!spinner?.isSpinning) return;
+      if (ok) spinner.succeed(text);
+      else spinner.fail(text);
+    },
   };
 }
 
@@ -69,15 +130,26 @@ export const imageBuildCommand = defineCommand({
     const tag = args.string('tag');
     const target = args.string('target');
     const started = performance.now();
-    const result = await (await engine()).build({
+    const live = out.interactive ? liveReporter(out, args.boolean('quiet')) : undefined;
+    const build = (await engine()).build({
       context,
       ...(file ? { dockerfile: file } : {}),
       ...(tag ? { tag } : {}),
       ...(target ? { target } : {}),
       buildArgs,
       signal,
-      onProgress: reporter(out, args.boolean('quiet')),
+      onProgress: live ? live.report : reporter(out, args.boolean('quiet')),
     });
+    const result = await build.then(
+      (r) => {
+        live?.end(true);
+        return r;
+      },
+      (error: unknown) => {
+        live?.end(false);
+        throw error;
+      },
+    );
     const cached = result.steps.filter((s) => s.cached).length;
     out.info(
       `built ${result.reference ?? 'an untagged image'} in ${((performance.now() - started) / 1000).toFixed(1)}s (${cached} of ${result.steps.length} steps cached)`,

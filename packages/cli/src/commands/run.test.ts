@@ -60,6 +60,7 @@ function context(
       raw: (t) => stdout.push(t),
       rawError: (t) => stderr.push(t),
       binary: new PassThrough(),
+      progressStream: new PassThrough(),
       table: () => {},
       json: () => {},
       info: (t) => stderr.push(`${t}\n`),

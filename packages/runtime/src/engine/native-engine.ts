@@ -160,11 +160,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
             )) as NativeContainer;
             const onAbort = () => void container.kill('SIGKILL').catch(() => {});
             step.signal?.addEventListener('abort', onAbort, { once: true });
+            // The step's output as it comes, until the container exits.
+            const streamed = (async () => {
+              for await (const chunk of container.logs({ follow: true })) step.onOutput(chunk);
+            })().catch(() => {});
             try {
               const exit = await container.wait();
+              await streamed;
               if (step.signal?.aborted) throw new CspecError('CSPEC_ABORTED', 'the build was aborted');
               const output = await container.logText();
-              step.onOutput(output);
               return {
                 exitCode: exit.exitCode ?? 128,
                 output,
