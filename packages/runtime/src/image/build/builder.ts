@@ -16,7 +16,7 @@ import type { DeriveStep } from '../commit-image.js';
 import type { OciImageConfig } from '../oci.js';
 import type { ImageService } from '../types.js';
 import { type BuildCache, cacheKey } from './build-cache.js';
-import { CopyError, stageCopy } from './copy-files.js';
+import { CopyError, makeParents, stageCopy } from './copy-files.js';
 import { dockerfileError, type Instruction, parseDockerfile } from './dockerfile.js';
 import { parseDockerignore } from './dockerignore.js';
 import { expand, keyValues, splitWords } from './words.js';
@@ -377,16 +377,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
           const tree = join(tmpRoot, `step-${index}`, 'upper');
           if (!exists) {
             await mkdir(tree, { recursive: true });
-            await stageCopy({
-              sources: [],
-              dest: `${dir}/`,
-              from: { kind: 'context', root: context, ignored },
-              tree,
-              owner: { uid: 0, gid: 0 },
-              extract: false,
-              target: root,
-            });
-            await mkdir(join(tree, dir), { recursive: true, mode: 0o755 });
+            await makeParents(tree, dir, root);
           }
           await step(index, at, stage, [], () =>
             derive(stage, {

@@ -95,7 +95,7 @@ async function fileDigest(path: string): Promise<string> {
 }
 
 /** Creates `dir` and its missing parents in `tree`, each with the image's metadata where it has the directory. */
-async function makeParents(tree: string, dir: string, target: LayeredRoot): Promise<void> {
+export async function makeParents(tree: string, dir: string, target: LayeredRoot): Promise<void> {
   let current = '/';
   for (const part of dir.split('/').filter(Boolean)) {
     current = posix.join(current, part);
