@@ -3,8 +3,9 @@
  * the container's own processes. Four detached containers, each with one
  * published port, started by `cspec run -d` and by `docker run -d` (the same
  * image on both sides); counted are the processes that appeared in the
- * host's PID namespace (cspec: its per-container monitor and port forwarder;
- * Docker: containerd-shim and docker-proxy), by resident set size (VmRSS).
+ * host's PID namespace (cspec: the `runc run` that waits for each container
+ * and its `sh`, and the one port hub for all of them; Docker: containerd-shim
+ * and docker-proxy), by resident set size (VmRSS).
  * Docker's long-running daemons (dockerd, containerd) were there before and
  * are not counted, nor is their growth.
  */
@@ -27,8 +28,13 @@ const COUNT = 4;
 interface Proc {
   readonly pid: number;
   readonly name: string;
+  readonly cmdline: string;
   readonly rssKiB: number;
 }
+
+/** What each side runs beside its containers (other processes of a busy machine are not counted). */
+const CSPEC_PROCESS = /\/run\/cspec|port-hub-main|\bcspec$/;
+const DOCKER_PROCESS = /containerd-shim|docker-proxy/;
 
 /** Processes in this PID namespace (not inside containers) with their RSS. */
 function hostProcesses(): Map<number, Proc> {
@@ -41,7 +47,8 @@ function hostProcesses(): Map<number, Proc> {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?';
       const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      if (rssKiB > 0) found.set(Number(entry), { pid: Number(entry), name, rssKiB });
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (rssKiB > 0) found.set(Number(entry), { pid: Number(entry), name, cmdline, rssKiB });
     } catch {
       // Gone meanwhile.
     }
@@ -49,8 +56,8 @@ function hostProcesses(): Map<number, Proc> {
   return found;
 }
 
-function added(before: Map<number, Proc>): Proc[] {
-  return [...hostProcesses().values()].filter((p) => !before.has(p.pid));
+function added(before: Map<number, Proc>, which: RegExp): Proc[] {
+  return [...hostProcesses().values()].filter((p) => !before.has(p.pid) && which.test(p.cmdline));
 }
 
 export interface MemoryResult {
@@ -95,14 +102,14 @@ export async function memory(options: { log: (line: string) => void }): Promise<
       cspecIds.push(stdout.trim());
     }
     await sleep(1000);
-    const cspecProcs = added(before);
+    const cspecProcs = added(before, CSPEC_PROCESS);
     before = hostProcesses();
     for (let i = 0; i < COUNT; i++) {
       const { stdout } = await run('docker', ['run', '-d', '-p', '127.0.0.1::8080', IMAGE, 'sleep', '600']);
       dockerIds.push(stdout.trim());
     }
     await sleep(1000);
-    const dockerProcs = added(before);
+    const dockerProcs = added(before, DOCKER_PROCESS);
     const perContainerMiB = { cspec: mib(cspecProcs), docker: mib(dockerProcs) };
     options.log(
       `memory: cspec ${JSON.stringify(tally(cspecProcs))}, docker ${JSON.stringify(tally(dockerProcs))}`,

@@ -215,6 +215,57 @@ describe('cspec run', () => {
     }
   });
 
+  it('one port hub process serves every detached container, and goes when the last one does', async () => {
+    const hubPids = () =>
+      execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('port-hub-main'))
+        .map((l) => l.trim().split(' ')[0]);
+    const server = (word: string) =>
+      '$s=IO::Socket::INET->new(LocalPort=>8080,Listen=>5,ReuseAddr=>1) or die $!; ' +
+      `while($c=$s->accept){print $c "${word}\\n"; close $c}`;
+    const ids: string[] = [];
+    for (const word of ['first', 'second']) {
+      const run = await cspec([
+        'run',
+        '-d',
+        '-p',
+        '8080',
+        IMAGE,
+        'perl',
+        '-MIO::Socket::INET',
+        '-e',
+        server(word),
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      ids.push(run.stdout.trim());
+      started.push(run.stdout.trim());
+    }
+    try {
+      expect(hubPids()).toHaveLength(1);
+      const ports = new Map((await psAll()).map((c) => [c.id, c.ports['8080'] as number]));
+      const read = async (port: number) => {
+        let reply = '';
+        for (let i = 0; i < 50 && reply === ''; i++) {
+          reply = await connectAndRead(port).catch(() => '');
+          if (reply === '') await sleep(100);
+        }
+        return reply;
+      };
+      expect(await read(ports.get(ids[0]!)!)).toBe('first\n');
+      expect(await read(ports.get(ids[1]!)!)).toBe('second\n');
+      // Removing one closes its port only.
+      expect((await cspec(['rm', '-f', ids[0]!])).code).toBe(0);
+      await expect(connectAndRead(ports.get(ids[0]!)!)).rejects.toThrow();
+      expect(await read(ports.get(ids[1]!)!)).toBe('second\n');
+    } finally {
+      await cspec(['rm', '-f', ...ids]);
+    }
+    // The hub exits a few seconds after it serves nobody.
+    for (let i = 0; i < 80 && hubPids().length > 0; i++) await sleep(100);
+    expect(hubPids()).toEqual([]);
+  });
+
   it('contains a fork bomb with --pids', async () => {
     // The subshell forks until the limit stops it (dash then exits); the sleeps it
     // started stay, reparented to the container's init, which `exec`s without forking.
