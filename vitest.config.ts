@@ -10,6 +10,7 @@ const resolve = {
   alias: [
     { find: /^@cspec\/runtime$/, replacement: source('./packages/runtime/src/index.ts') },
     { find: /^@cspec\/vitest$/, replacement: source('./packages/vitest/src/index.ts') },
+    { find: /^@cspec\/vitest\/host$/, replacement: source('./packages/vitest/src/host.ts') },
     { find: /^cspec\/vitest$/, replacement: source('./packages/cli/src/vitest.ts') },
     { find: /^cspec$/, replacement: source('./packages/cli/src/index.ts') },
   ],

@@ -1,17 +1,18 @@
-// Runs `npm test` in every example workspace, one after another, and fails if any fails.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+#!/usr/bin/env zx
+// Runs `npm test` in every example workspace, one after another, and fails if any fails
+// (all of them run, so one failure does not hide another).
+import { $, fs, path } from 'zx';
 
-const examples = readdirSync(new URL('../examples/', import.meta.url)).filter((d) =>
-  existsSync(new URL(`../examples/${d}/package.json`, import.meta.url)),
-);
-let failed = 0;
-for (const name of examples) {
-  process.stdout.write(`\n== examples/${name}\n`);
-  const result = spawnSync('npm', ['test'], {
-    cwd: new URL(`../examples/${name}/`, import.meta.url),
-    stdio: 'inherit',
-  });
-  if (result.status !== 0) failed++;
+$.verbose = true;
+const root = path.join(import.meta.dirname, '..', 'examples');
+const examples = (await fs.readdir(root)).filter((d) => fs.existsSync(path.join(root, d, 'package.json')));
+const failed = [];
+for (const name of examples.sort()) {
+  console.log(`\n== examples/${name}`);
+  const result = await $({ cwd: path.join(root, name), stdio: 'inherit', nothrow: true })`npm test`;
+  if (result.exitCode !== 0) failed.push(name);
 }
-process.exit(failed ? 1 : 0);
+if (failed.length) {
+  console.error(`\nexamples failed: ${failed.join(', ')}`);
+  process.exit(1);
+}

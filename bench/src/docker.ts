@@ -79,3 +79,14 @@ export async function importIntoDocker(layerDir: string, tag: string): Promise<v
     },
   );
 }
+
+/** Gives Docker exactly a cspec image (`cspec image save`, then `docker load`), under the same name. */
+export async function saveIntoDocker(
+  engine: { images: { save(refs: readonly string[], file: string): Promise<void> } },
+  image: string,
+  workDir: string,
+): Promise<void> {
+  const archive = `${workDir}/${image.replace(/[^\w.-]/g, '_')}.tar`;
+  await engine.images.save([image], archive);
+  await run('docker', ['load', '-i', archive]);
+}

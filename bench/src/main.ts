@@ -7,6 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { writeChart } from './chart.js';
+import { matrix } from './matrix.js';
+import { memory } from './memory.js';
+import { parallelPostgres } from './parallel-postgres.js';
 import { perTestDatabase } from './per-test-database.js';
 import { postgresReady } from './postgres-ready.js';
 import { trivialStart } from './trivial-start.js';
@@ -47,10 +51,10 @@ const table = (
   title: string,
   results: Record<string, { medianMs: number; p90Ms: number; minMs: number; maxMs: number }>,
 ) => {
-  process.stdout.write(`\n${title}\n${pad('path', 22)}${pad('median', 11)}${pad('p90', 11)}min–max\n`);
+  process.stdout.write(`\n${title}\n${pad('path', 44)}${pad('median', 11)}${pad('p90', 11)}min–max\n`);
   for (const [name, s] of Object.entries(results)) {
     process.stdout.write(
-      `${pad(name, 22)}${pad(`${s.medianMs} ms`, 11)}${pad(`${s.p90Ms} ms`, 11)}${s.minMs}–${s.maxMs} ms\n`,
+      `${pad(name, 44)}${pad(`${s.medianMs} ms`, 11)}${pad(`${s.p90Ms} ms`, 11)}${s.minMs}–${s.maxMs} ms\n`,
     );
   }
 };
@@ -62,7 +66,8 @@ const checkLeftovers = (scenario: string) => {
   }
 };
 
-// BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database).
+// BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database,
+// parallel-postgres, matrix, memory).
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 const scenarios = [];
@@ -105,7 +110,46 @@ if (wanted('per-test-database')) {
     `a fresh migrated database for a test, ${perTest.tables}-table schema (${dbRounds} rounds, interleaved)`,
     perTest.results,
   );
-  process.stdout.write('goal for Postgres: ≤ 20 ms\n');
+  process.stdout.write(
+    `from the pool / a new testcontainers container per test: ${perTest.ratios.poolToTestcontainersContainer} (goal ≤ 0.05); a clone: ${perTest.ratios.cloneToTestcontainersContainer}\n`,
+  );
+}
+
+if (wanted('parallel-postgres')) {
+  const pgRounds = Number(process.env.BENCH_PG8_ROUNDS ?? 5);
+  const many = await parallelPostgres({ rounds: pgRounds, warmup: 1, log });
+  scenarios.push(many);
+  checkLeftovers('parallel-postgres');
+  table(
+    `${many.count} Postgres at once, until every one answered (${pgRounds} rounds after 1 warm-up)`,
+    many.results,
+  );
+  process.stdout.write(
+    `cspec / testcontainers: all ${many.count} ${many.ratios.wall}, p90 of each ${many.ratios.perContainerP90} (goal ≤ 0.15)\n`,
+  );
+}
+
+if (wanted('matrix')) {
+  const matrixRounds = Number(process.env.BENCH_MATRIX_ROUNDS ?? 5);
+  const m = await matrix({ rounds: matrixRounds, warmup: 1, log });
+  scenarios.push(m);
+  checkLeftovers('matrix');
+  table(
+    `cspec test on examples/matrix-distros (${matrixRounds} rounds after 1 warm-up, interleaved)`,
+    m.results,
+  );
+  process.stdout.write(
+    `three at once / slowest single release: ${m.ratios.parallel3ToSlowestSingle} with --parallel 3, ${m.ratios.defaultToSlowestSingle} by default (goal ≤ 1.5); / in sequence: ${m.ratios.parallel3ToSequence}\n`,
+  );
+}
+
+if (wanted('memory')) {
+  const mem = await memory({ log });
+  scenarios.push(mem);
+  checkLeftovers('memory');
+  process.stdout.write(
+    `\nmemory beside each running container (${mem.containers} detached, one port each): cspec ${mem.perContainerMiB.cspec} MiB, docker ${mem.perContainerMiB.docker} MiB (ratio ${mem.ratio})\n`,
+  );
 }
 
 const date = new Date().toISOString().slice(0, 10);
@@ -117,3 +161,4 @@ await writeFile(
   `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, scenarios }, null, 2)}\n`,
 );
 process.stdout.write(`\nwritten: bench/results/${date}-${machine.hostname}${suffix}.json\n`);
+process.stdout.write(`chart: ${writeChart()}\n`);

@@ -6,9 +6,12 @@
  * MariaDB: replaying the migrations (no pool), and taking one from a
  * worker's pool while tests of ~20 ms run between takes.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -18,7 +21,13 @@ import type { ProvidedMariadb, ProvidedPostgres } from '../../packages/vitest/sr
 import { mariadb, postgres } from '../../packages/vitest/src/services/definitions.js';
 import { MariadbDatabases } from '../../packages/vitest/src/worker/mariadb-fixture.js';
 import { PostgresDatabases } from '../../packages/vitest/src/worker/postgres-fixture.js';
+import { ensureDocker, saveIntoDocker } from './docker.js';
 import { type Summary, summarize } from './stats.js';
+
+const run = promisify(execFile);
+const CONTAINER_IMAGE = 'cspec/postgres:17';
+const withNode24 = fileURLToPath(new URL('../../scripts/with-node24.mjs', import.meta.url));
+const tcScript = fileURLToPath(new URL('./tc-postgres-once.mjs', import.meta.url));
 
 const TABLES = 20;
 
@@ -44,6 +53,8 @@ export interface PerTestDatabaseResult {
   readonly scenario: 'per-test-database';
   readonly tables: number;
   readonly results: Record<string, Summary>;
+  /** Medians: a database from cspec's pool (or a clone) / a new container per test with the same schema. */
+  readonly ratios: Record<string, number>;
 }
 
 export async function perTestDatabase(options: {
@@ -91,6 +102,51 @@ export async function perTestDatabase(options: {
         samples[name]?.push(performance.now() - start);
         return value;
       };
+      // A container per test, for comparison: a new Postgres, then the migrations and seed.
+      const sql = [join(dir, 'pg-001.sql'), join(dir, 'pg-seed.sql')];
+      const schemaSql = await Promise.all(sql.map((f) => readFile(f, 'utf8')));
+      const containerRounds = Math.min(options.rounds, 10);
+      samples['postgres, a new container (cspec)'] = [];
+      samples['postgres, a new container (testcontainers)'] = [];
+      const engine = await createEngine();
+      const docker = await ensureDocker(options.log);
+      try {
+        await saveIntoDocker(engine, CONTAINER_IMAGE, dir);
+        for (let round = 0; round < containerRounds; round++) {
+          const start = performance.now();
+          const c = await engine.run({
+            image: CONTAINER_IMAGE,
+            env: { POSTGRES_PASSWORD: 'bench' },
+            ports: [5432],
+            wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
+          });
+          try {
+            const client = new pg.Client({
+              host: '127.0.0.1',
+              port: c.mappedPort(5432),
+              user: 'postgres',
+              password: 'bench',
+            });
+            await client.connect();
+            for (const text of schemaSql) await client.query(text);
+            await client.end();
+            samples['postgres, a new container (cspec)']!.push(performance.now() - start);
+          } finally {
+            await c.remove();
+          }
+          const { stdout } = await run(process.execPath, [withNode24, tcScript, CONTAINER_IMAGE, ...sql], {
+            env: { ...process.env, TESTCONTAINERS_RYUK_DISABLED: 'true' },
+          });
+          samples['postgres, a new container (testcontainers)']!.push(
+            (JSON.parse(stdout.trim().split('\n').at(-1)!) as { readyMs: number }).readyMs,
+          );
+        }
+      } finally {
+        await run('docker', ['rmi', '-f', CONTAINER_IMAGE]).catch(() => {});
+        await docker.stop();
+        await engine.close();
+      }
+
       for (let round = 0; round < options.rounds; round++) {
         for (const [name, databases] of Object.entries(strategies)) {
           const db = await time(name, () => databases.create());
@@ -109,7 +165,24 @@ export async function perTestDatabase(options: {
       }
       await Promise.all([...Object.values(strategies), pgPooled, replay, pooled].map((d) => d.close()));
       const results = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
-      return { scenario: 'per-test-database', tables: TABLES, results };
+      const ratio = (a: string, b: string) =>
+        Math.round((results[a]!.medianMs / results[b]!.medianMs) * 100000) / 100000;
+      return {
+        scenario: 'per-test-database',
+        tables: TABLES,
+        results,
+        ratios: {
+          poolToTestcontainersContainer: ratio(
+            'postgres from pool',
+            'postgres, a new container (testcontainers)',
+          ),
+          cloneToTestcontainersContainer: ratio(
+            'postgres FILE_COPY',
+            'postgres, a new container (testcontainers)',
+          ),
+          poolToCspecContainer: ratio('postgres from pool', 'postgres, a new container (cspec)'),
+        },
+      };
     } finally {
       await running.stop();
       await removePreparedImages(dir);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
 import pg from 'pg';
-import { ensureDocker } from './docker.js';
+import { ensureDocker, saveIntoDocker } from './docker.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -54,10 +54,7 @@ export async function postgresReady(options: {
   const work = await mkdtemp(join(tmpdir(), 'cspec-bench-pg-'));
   const teardown: Record<string, number[]> = { cspec: [], testcontainers: [] };
   try {
-    // Docker gets exactly cspec's image.
-    const archive = join(work, 'postgres.tar');
-    await engine.images.save([IMAGE], archive);
-    await run('docker', ['load', '-i', archive]);
+    await saveIntoDocker(engine, IMAGE, work);
     const samples = await interleave(
       {
         cspec: async () => {

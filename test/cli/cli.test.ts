@@ -215,6 +215,57 @@ describe('cspec run', () => {
     }
   });
 
+  it('one port hub process serves every detached container, and goes when the last one does', async () => {
+    const hubPids = () =>
+      execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('port-hub-main'))
+        .map((l) => l.trim().split(' ')[0]);
+    const server = (word: string) =>
+      '$s=IO::Socket::INET->new(LocalPort=>8080,Listen=>5,ReuseAddr=>1) or die $!; ' +
+      `while($c=$s->accept){print $c "${word}\\n"; close $c}`;
+    const ids: string[] = [];
+    for (const word of ['first', 'second']) {
+      const run = await cspec([
+        'run',
+        '-d',
+        '-p',
+        '8080',
+        IMAGE,
+        'perl',
+        '-MIO::Socket::INET',
+        '-e',
+        server(word),
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      ids.push(run.stdout.trim());
+      started.push(run.stdout.trim());
+    }
+    try {
+      expect(hubPids()).toHaveLength(1);
+      const ports = new Map((await psAll()).map((c) => [c.id, c.ports['8080'] as number]));
+      const read = async (port: number) => {
+        let reply = '';
+        for (let i = 0; i < 50 && reply === ''; i++) {
+          reply = await connectAndRead(port).catch(() => '');
+          if (reply === '') await sleep(100);
+        }
+        return reply;
+      };
+      expect(await read(ports.get(ids[0]!)!)).toBe('first\n');
+      expect(await read(ports.get(ids[1]!)!)).toBe('second\n');
+      // Removing one closes its port only.
+      expect((await cspec(['rm', '-f', ids[0]!])).code).toBe(0);
+      await expect(connectAndRead(ports.get(ids[0]!)!)).rejects.toThrow();
+      expect(await read(ports.get(ids[1]!)!)).toBe('second\n');
+    } finally {
+      await cspec(['rm', '-f', ...ids]);
+    }
+    // The hub exits a few seconds after it serves nobody.
+    for (let i = 0; i < 80 && hubPids().length > 0; i++) await sleep(100);
+    expect(hubPids()).toEqual([]);
+  });
+
   it('contains a fork bomb with --pids', async () => {
     // The subshell forks until the limit stops it (dash then exits); the sleeps it
     // started stay, reparented to the container's init, which `exec`s without forking.
@@ -319,6 +370,45 @@ describe('other commands', () => {
     }
   });
 
+  it('export refuses a missing container; image history and tree a missing image', async () => {
+    const exported = await cspec(['export', '-o', '/tmp/never.tar', 'no-such-container']);
+    expect(exported.code).not.toBe(0);
+    expect(exported.stderr).toMatch(/^error: .*no-such-container/m);
+    const history = await cspec(['image', 'history', 'no-such/image:1']);
+    expect(history.stderr).toMatch(/^error: image "no-such\/image:1" is not in the cache/m);
+    const tree = await cspec(['image', 'tree', 'no-such/image:1']);
+    expect(tree.stderr).toMatch(/^error: image "no-such\/image:1" is not in the cache/m);
+  });
+
+  it('image build builds a Dockerfile, then takes every step from the cache; a bad one names its line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cspec-cli-build-'));
+    const tag = `cspec-test/cli-build-${process.pid}:1`;
+    try {
+      writeFileSync(join(dir, 'note.txt'), `built by ${process.pid}\n`);
+      writeFileSync(
+        join(dir, 'Dockerfile'),
+        `FROM ${IMAGE}\nCOPY note.txt /note.txt\nRUN cat /note.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n`,
+      );
+      const first = await cspec(['image', 'build', '-t', tag, dir]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
+      expect(first.stderr).toMatch(/^#2\/4 \(line 2\) COPY note.txt \/note.txt$/m);
+      const again = await cspec(['build', '-t', tag, dir]);
+      expect(again.stderr).toMatch(/\(3 of 3 steps cached\)/);
+      expect((await cspec(['run', '--rm', tag])).stdout).toBe(`built by ${process.pid}\n`);
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${IMAGE}\nRUN exit 7\n`);
+      const bad = await cspec(['image', 'build', dir]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/^error: .*Dockerfile:2: RUN exit 7 exited with 7/m);
+      const usage = await cspec(['image', 'build', '--build-arg', 'novalue', dir]);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toMatch(/^error: invalid --build-arg "novalue" — use NAME=value/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await cspec(['image', 'rm', tag]);
+    }
+  });
+
   it('errors on a container that does not exist', async () => {
     const result = await cspec(['logs', 'no-such-container']);
     expect(result.code).toBe(125);
@@ -384,6 +474,39 @@ describe('other commands', () => {
       expect(commit.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
       const again = await cspec(['run', '--rm', 'cspec-test/cli-commit:1']);
       expect(again.stdout).toBe('hi\n');
+
+      // export: the filesystem as the container sees it (its changes over its image), to a file and to a pipe.
+      const dir = mkdtempSync(join(tmpdir(), 'cspec-export-'));
+      try {
+        const file = join(dir, 'fs.tar');
+        const exported = await cspec(['export', '-o', file, name]);
+        expect(exported.code, exported.stderr).toBe(0);
+        const listing = execFileSync('tar', ['-tvf', file], { encoding: 'utf8' }).split('\n');
+        expect(listing.some((l) => l.endsWith(' ./greeting'))).toBe(true);
+        expect(listing.some((l) => l.endsWith(' ./etc/debian_version'))).toBe(true);
+        expect(listing.some((l) => l.includes('issue.net'))).toBe(false);
+        expect(listing.some((l) => l.includes('.wh.'))).toBe(false);
+        expect(execFileSync('tar', ['-xOf', file, './greeting'], { encoding: 'utf8' })).toBe('hi\n');
+        const piped = execFileSync('sh', ['-c', `node '${BIN}' export ${name} | tar -t | grep -c .`], {
+          encoding: 'utf8',
+        });
+        expect(Number(piped)).toBe(listing.filter(Boolean).length);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+
+      // history and tree: the commit is one more step, on top of its base image.
+      const history = await cspec(['image', 'history', '--json', 'cspec-test/cli-commit:1']);
+      const steps = JSON.parse(history.stdout) as { createdBy: string; size: number }[];
+      expect(steps[0]?.createdBy).toBe('cspec commit');
+      expect(steps[0]?.size).toBeGreaterThan(0);
+      expect(steps.length).toBeGreaterThanOrEqual(2);
+      const tree = await cspec(['image', 'tree', IMAGE]);
+      expect(tree.stdout).toMatch(
+        new RegExp(
+          `^${IMAGE}\\b.*\\n(.*\\n)*[├└]─ docker.io/cspec-test/cli-commit:1 +[a-f0-9]{12} +\\+1 layer, `,
+        ),
+      );
     } finally {
       await cspec(['rm', '-f', name]);
       await cspec(['image', 'rm', 'cspec-test/cli-commit:1']);

@@ -93,10 +93,12 @@ describe('cspec test --distro', () => {
     expect(result.code, result.stderr).toBe(0);
     const rows = result.stdout.split('\n').filter((l) => l.startsWith('debian:'));
     expect(rows).toHaveLength(3);
-    for (const row of rows) expect(row).toMatch(/^debian:\w+\s+4\s+0\s+1\s+\d+\.\ds\s+✔ passed$/);
+    for (const row of rows) expect(row).toMatch(/^debian:\w+\s+5\s+0\s+1\s+\d+\.\ds\s+✔ passed$/);
+    // One Postgres for all three, started by the CLI on the host (the suites reach it as "db").
+    expect(result.stderr.match(/\[cspec\] db \(cspec\/postgres:\d+\) ready in/g)).toHaveLength(1);
     // Non-TTY progress: timestamped lines.
     expect(result.stderr).toMatch(
-      /^\[\d\d:\d\d:\d\d\] debian:trixie: ✔ passed — 4 passed, 0 failed, 1 skipped/m,
+      /^\[\d\d:\d\d:\d\d\] debian:trixie: ✔ passed — 5 passed, 0 failed, 1 skipped/m,
     );
     // The tests wrote into the project (scratch/, package.json): only their containers saw it.
     expect(treeHash(EXAMPLE, ['node_modules', 'cspec-report'])).toBe(before);
@@ -109,6 +111,9 @@ describe('cspec test --distro', () => {
       'vitest-debian-bullseye.log',
       'vitest-debian-trixie.log',
     ]);
+    expect(readFileSync(join(reports, 'pass/junit-debian-bullseye.xml'), 'utf8')).toMatch(
+      /<testcase classname="test\/postgres.test.ts" name="reaches the Postgres service from inside the distribution"/,
+    );
     // Vitest's own report per distribution.
     expect(readFileSync(join(reports, 'pass/junit-debian-trixie.xml'), 'utf8')).toMatch(
       /<testcase classname="test\/debian.test.ts" name="on debian:trixie &gt; has that release&apos;s dpkg"/,
@@ -128,16 +133,16 @@ describe('cspec test --distro', () => {
       }),
     );
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stdout).toMatch(/^debian:bullseye\s+4\s+1\s+0\s+\S+\s+✖ failed$/m);
-    expect(result.stdout).toMatch(/^debian:bookworm\s+5\s+0\s+0\s+\S+\s+✔ passed$/m);
-    expect(result.stdout).toMatch(/^debian:trixie\s+5\s+0\s+0\s+\S+\s+✔ passed$/m);
+    expect(result.stdout).toMatch(/^debian:bullseye\s+5\s+1\s+0\s+\S+\s+✖ failed$/m);
+    expect(result.stdout).toMatch(/^debian:bookworm\s+6\s+0\s+0\s+\S+\s+✔ passed$/m);
+    expect(result.stdout).toMatch(/^debian:trixie\s+6\s+0\s+0\s+\S+\s+✔ passed$/m);
     expect(result.stdout).toContain(
       '✖ debian:bullseye  test/debian.test.ts > on debian:bullseye > needs dpkg 1.21 or later',
     );
     expect(result.stdout).toMatch(
       /^::error file=examples\/matrix-distros\/test\/debian.test.ts,line=\d+,title=debian%3Abullseye%3A .*needs dpkg 1.21 or later::AssertionError: dpkg 1.20.\d+ is too old/m,
     );
-    expect(readFileSync(summary, 'utf8')).toMatch(/\| ❌ \| debian:bullseye \| 4 \| 1 \| 0 \|/);
+    expect(readFileSync(summary, 'utf8')).toMatch(/\| ❌ \| debian:bullseye \| 5 \| 1 \| 0 \|/);
 
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/<testsuite name="\[debian:bullseye\] test\/debian.test.ts" tests="5" failures="1"/);
@@ -147,6 +152,38 @@ describe('cspec test --distro', () => {
       /name="on debian:bullseye (&gt;|>) needs dpkg 1.21 or later" time="[\d.]+">\s*<failure message="AssertionError: dpkg 1.20.\d+ is too old/,
     );
     expect(xml).toMatch(/at .*test\/debian.test.ts:\d+:\d+/);
+  });
+});
+
+describe('cspec test --node', () => {
+  it('runs the suite with the Node release it was asked for', async () => {
+    const result = await finish(
+      start(
+        [
+          'test',
+          '--distro',
+          'debian:bookworm',
+          '--node',
+          '22',
+          '--junit',
+          join(reports, 'node/junit.xml'),
+          '-e',
+          'EXPECTED_NODE_MAJOR=22',
+          '--',
+          '-t',
+          'Node',
+        ],
+        EXAMPLE,
+      ),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^debian:bookworm\s+1\s+0\s+\d+\s+\S+\s+✔ passed$/m);
+  });
+
+  it('refuses a version that is not one', async () => {
+    const result = await finish(start(['test', '--distro', 'debian:bookworm', '--node', 'lts'], EXAMPLE));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: invalid --node "lts" — use a major version such as 22/m);
   });
 });
 
@@ -202,6 +239,7 @@ describe('an interrupted cspec test', () => {
       });
       child.on('close', () => reject(new Error(`cspec test ended before running:\n${seen}`)));
     });
+    expect(seen).toMatch(/\[cspec\] cache \(cspec\/redis:7\) ready in/);
     // Vitest is up in all three.
     await new Promise((r) => setTimeout(r, 1500));
     return child;
@@ -210,7 +248,7 @@ describe('an interrupted cspec test', () => {
   it.each([
     'SIGINT',
     'SIGKILL',
-  ] as const)('by %s leaves no container, mount, cgroup or netns within 5 s', async (signal) => {
+  ] as const)('by %s leaves no container (nor the service), mount, cgroup or netns within 5 s', async (signal) => {
     const child = await runUntilRunning();
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     child.kill(signal);

@@ -125,9 +125,14 @@ describe('cspec() Vitest plugin', () => {
     expect(run.output).toMatch(
       /last lines of the logs of echo \(cspec\/debian:bookworm\)\n\s+listening 7000/,
     );
+    // A container of withContainer whose callback failed: read before it was removed.
+    expect(run.output).toMatch(
+      /last lines of the logs of container \S+ \(cspec\/debian:bookworm, withContainer\)\n\s+worker-container-says-hi/,
+    );
     const xml = await readFile(junit, 'utf8');
     expect(xml).toContain('last lines of the logs of db');
     expect(xml).toContain('last lines of the logs of echo');
+    expect(xml).toContain('worker-container-says-hi');
     expectNoLeaks();
   });
 
@@ -153,5 +158,25 @@ describe('cspec() Vitest plugin', () => {
     run.child.kill('SIGKILL');
     await run.done;
     expect(await waitForNoLeaks(5_000), run.output()).toBeUndefined();
+  });
+});
+
+describe('projects and shards', () => {
+  test('two projects that declare the same services share one of each', async () => {
+    const run = await runVitest('projects').done;
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/Tests\s+2 passed/);
+    expect(run.output.match(/\[cspec\] db \(cspec\/postgres:17\) ready in/g)).toHaveLength(1);
+    expect(run.output.match(/\[cspec\] cache \(cspec\/redis:7\) ready in/g)).toHaveLength(1);
+    expectNoLeaks();
+  });
+
+  test('each --shard starts the services for its own run', async () => {
+    for (const shard of ['1/2', '2/2']) {
+      const run = await runVitest('projects', [`--shard=${shard}`]).done;
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/Tests\s+1 passed/);
+      expectNoLeaks();
+    }
   });
 });

@@ -51,6 +51,8 @@ describe.runIf(expected)(`on ${distro || 'a distribution'}`, () => {
   });
 });
 
-it('runs with the Node that cspec provides', () => {
+it('runs with the Node that cspec provides (--node N picks the release)', () => {
+  const wanted = process.env.EXPECTED_NODE_MAJOR;
+  if (wanted) expect(process.versions.node.split('.')[0]).toBe(wanted);
   expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
 });

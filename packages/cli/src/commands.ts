@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'exec', load: async () => (await import('./commands/exec.js')).execCommand },
   { name: 'diff', load: async () => (await import('./commands/changes.js')).diffCommand },
   { name: 'commit', load: async () => (await import('./commands/changes.js')).commitCommand },
+  { name: 'export', load: async () => (await import('./commands/export.js')).exportCommand },
   { name: 'stop', load: async () => (await import('./commands/stop.js')).stopCommand },
   { name: 'rm', load: async () => (await import('./commands/rm.js')).rmCommand },
   { name: 'prune', load: async () => (await import('./commands/prune.js')).pruneCommand },
@@ -77,6 +78,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'image push',
     aliases: ['push'],
     load: async () => (await import('./commands/image-registry.js')).imagePushCommand,
+  },
+  {
+    name: 'image build',
+    aliases: ['build'],
+    load: async () => (await import('./commands/image-build.js')).imageBuildCommand,
+  },
+  {
+    name: 'image history',
+    load: async () => (await import('./commands/image-inspect.js')).imageHistoryCommand,
+  },
+  {
+    name: 'image tree',
+    load: async () => (await import('./commands/image-inspect.js')).imageTreeCommand,
   },
   { name: 'doctor', load: async () => (await import('./commands/doctor.js')).doctorCommand },
 ];

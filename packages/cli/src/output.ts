@@ -11,6 +11,10 @@ export interface Output {
   raw(text: string): void;
   /** Raw text on stderr. */
   rawError(text: string): void;
+  /** stdout itself, for binary data such as archives (`isTTY` tells whether it is a terminal). */
+  readonly binary: Writable & { readonly isTTY?: boolean };
+  /** stderr itself, for live progress (spinners) when `interactive`. */
+  readonly progressStream: Writable & { readonly isTTY?: boolean };
   /** Column-aligned table on stdout; the last column is not padded. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): void;
   /** Pretty-printed JSON on stdout. */
@@ -54,6 +58,8 @@ export function createOutput(streams: OutputStreams): Output {
   return {
     interactive: stderr.isTTY === true,
     color,
+    binary: stdout,
+    progressStream: stderr,
     line(text = '') {
       stdout.write(`${text}\n`);
     },

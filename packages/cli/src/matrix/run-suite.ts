@@ -34,6 +34,8 @@ export interface SuitePlan {
   readonly env: Readonly<Record<string, string>>;
   /** The Node binary run inside containers (a host path, mounted read-only). */
   readonly nodeBinary: string;
+  /** The network of the services the CLI started, which every container joins. */
+  readonly network: string | undefined;
 }
 
 export type Phase = 'queued' | 'preparing image' | 'starting' | 'running' | 'done';
@@ -186,9 +188,8 @@ export async function runInContainer(
       ],
       files: [{ target: reporter, content: plan.reporter.text }],
       labels: { 'dev.cspec.test.distro': target.name },
+      ...(plan.network ? { networks: [{ network: plan.network }] } : {}),
     };
-    // Services: once the CLI starts the plugin's services itself, their addresses go into `env`
-    // here and the container joins their network (`networks`), the same for every distribution.
     const container = await engine.run(spec, { signal });
     try {
       callbacks.phase('running');

@@ -1,7 +1,10 @@
 import type { ContainerSpec } from '../container/spec.js';
 import { createDebug } from '../debug.js';
 import type { Container, Engine, RunOptions } from '../engine/engine.js';
+import { failureLogSinkInstalled, recordFailureLog } from './failure-logs.js';
 import { resolveEngine } from './resolve-engine.js';
+
+const FAILURE_LOG_LINES = 40;
 
 const debug = createDebug('cspec:api');
 
@@ -20,6 +23,8 @@ export interface WithContainerOptions {
  * container then fails too, the removal error is attached to it as the
  * non-enumerable property `suppressed` (the name `SuppressedError` uses)
  * instead of replacing it. When only the removal fails, its error is thrown.
+ * Under the Vitest plugin, the container's last log lines are kept first and
+ * shown with the test's failure.
  */
 export async function withContainer<T>(
   spec: ContainerSpec,
@@ -35,6 +40,13 @@ export async function withContainer<T>(
   try {
     result = await fn(container);
   } catch (error) {
+    if (failureLogSinkInstalled()) {
+      // Read before the container goes, for the failure report of the test that called this.
+      const tail = await container
+        .logText({ tail: FAILURE_LOG_LINES })
+        .catch((e: Error) => `(logs unreadable: ${e.message})`);
+      recordFailureLog({ name: container.name, image: spec.image, tail });
+    }
     try {
       await container.remove();
     } catch (removalError) {

@@ -16,6 +16,7 @@ import { createDebug } from '../debug.js';
 import type { Engine } from '../engine/engine.js';
 import { CspecError } from '../errors.js';
 import type { WaitSpec } from '../wait/spec.js';
+import { GenericContainerBuilder } from './dockerfile-builder.js';
 import type { StartedNetwork } from './network.js';
 import { type PortNumberOrTcp, parsePort } from './port.js';
 import { StartedGenericContainer } from './started-container.js';
@@ -152,6 +153,23 @@ export class GenericContainer {
   constructor(image: string, options: GenericContainerOptions = {}) {
     this.#image = image;
     this.#engine = options.engine;
+  }
+
+  /**
+   * An image built from a Dockerfile (`<context>/Dockerfile` unless named):
+   * `await GenericContainer.fromDockerfile('./api').withBuildArgs({ A: '1' }).build('my/api:dev')`.
+   */
+  static fromDockerfile(
+    context: string,
+    dockerfile?: string,
+    options: GenericContainerOptions = {},
+  ): GenericContainerBuilder<GenericContainer> {
+    return new GenericContainerBuilder(
+      context,
+      dockerfile,
+      options,
+      (image) => new GenericContainer(image, options),
+    );
   }
 
   /** Publishes container ports on 127.0.0.1 (a free host port unless bound explicitly). */

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   Container,
@@ -16,9 +18,11 @@ import { CspecError } from '../errors.js';
 import type { CommitChanges } from '../image/commit-image.js';
 import type { LoadedImage } from '../image/types.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
+import { exportTree } from '../snapshot/export-tree.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { type Change, changesOf } from '../snapshot/upper-changes.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
+import { tempName } from '../util/temp-path.js';
 import type { WaitSpec } from '../wait/spec.js';
 import { describeWait, NotReadyError, waitFor } from '../wait/wait-for.js';
 import { readLogText, streamLogFile } from './log-file.js';
@@ -446,6 +450,11 @@ export class NativeContainer implements Container {
     await this.waitReady(deadline, deadline, logsFrom);
   }
 
+  /** The writable layer's upper directory (what a build step commits). */
+  get upperDir(): string {
+    return this.#paths.upper;
+  }
+
   async diff(): Promise<Change[]> {
     return changesOf(this.#paths.upper, this.#options.layerDirs);
   }
@@ -459,6 +468,28 @@ export class NativeContainer implements Container {
       reference,
       changes,
     });
+  }
+
+  async export(output: string | Writable, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#removing)
+      throw new CspecError('CSPEC_CONTAINER_NOT_FOUND', `container ${this.name} was removed`);
+    const input = {
+      upper: this.#paths.upper,
+      layerDirs: this.#options.layerDirs,
+      mountPoint: this.#paths.rootfs,
+    };
+    if (typeof output !== 'string') return exportTree(input, output, options.signal);
+    const temp = join(dirname(output), tempName('export'));
+    try {
+      const file = createWriteStream(temp);
+      await exportTree(input, file, options.signal);
+      await new Promise<void>((resolve, reject) =>
+        file.end((error?: Error | null) => (error ? reject(error) : resolve())),
+      );
+      await rename(temp, output);
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
 
   /** Removes the container and everything it holds. Concurrent and repeated calls share one removal. */

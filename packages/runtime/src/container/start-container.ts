@@ -13,13 +13,12 @@ import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
-import { isProcessAlive, type ProcessIdentity } from '../util/process-identity.js';
 import { withImageHealthcheck } from '../wait/spec.js';
 import { describeWait } from '../wait/wait-for.js';
-import { startDetachedForwarder } from './detached-forwarder.js';
 import { releaseName, reserveName } from './names.js';
 import { NativeContainer, type PortForward } from './native-container.js';
 import { containerPaths, writableDirFor } from './paths.js';
+import { forwardThroughHub } from './port-hub.js';
 import type { ContainerSpec } from './spec.js';
 import { type ContainerState, writeContainerState } from './state.js';
 import { teardownContainer } from './teardown.js';
@@ -136,7 +135,6 @@ export async function startContainer(
     ociRuntime: ctx.runtime.binary,
   };
   const forwards: PortForward[] = [];
-  let forwarder: ProcessIdentity | undefined;
   let container: NativeContainer | undefined;
   try {
     // The directory first: a name whose container directory exists is taken (see names.ts).
@@ -178,9 +176,10 @@ export async function startContainer(
     if (spec.ports.length > 0) {
       if (!net.ipAddress) throw new CspecError('CSPEC_INTERNAL', 'published ports need a container address');
       if (options.detached) {
-        const detached = await startDetachedForwarder(ctx.config, net.ipAddress, spec.ports);
-        forwarder = detached.process;
-        state = { ...state, ports: detached.ports, forwarder: detached.process };
+        // Written first, so that a failure below still tells teardown to ask the hub.
+        state = { ...state, portHub: true };
+        await writeContainerState(paths.state, state);
+        state = { ...state, ports: await forwardThroughHub(ctx.config, id, net.ipAddress, spec.ports) };
       } else {
         const ports: Record<string, number> = {};
         for (const p of spec.ports) {
@@ -270,8 +269,6 @@ export async function startContainer(
       .catch(() => '');
     const exitCode = container?.exited?.exitCode;
     await Promise.all(forwards.map((f) => f.close().catch(() => {})));
-    // Teardown finds the forwarder in the state file, unless writing that is what failed.
-    if (forwarder && isProcessAlive(forwarder)) process.kill(forwarder.pid, 'SIGKILL');
     await (container ? container.remove() : teardownContainer(ctx, id, paths.writable)).catch((e) =>
       debug('cleanup after failure: %O', e),
     );

@@ -27,8 +27,10 @@ export interface ContainerState {
   readonly ports: Readonly<Record<string, number>>;
   readonly ipAddress?: string | undefined;
   readonly network?: ContainerNetworkState | undefined;
-  /** The process that forwards published ports of a detached container. */
+  /** A forwarder process of its own (detached containers of earlier versions); now: `portHub`. */
   readonly forwarder?: ProcessIdentity | undefined;
+  /** The port hub forwards this detached container's published ports. */
+  readonly portHub?: boolean | undefined;
   /** The image's unpacked layers, lowest first (the overlay's lower directories). */
   readonly layerDirs?: readonly string[] | undefined;
   /** The OCI runtime binary that runs the container (any process must delete it with the same one). */

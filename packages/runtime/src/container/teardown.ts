@@ -5,6 +5,7 @@ import { createOciRuntime } from '../sandbox/oci-runtime.js';
 import { isProcessAlive } from '../util/process-identity.js';
 import { releaseName } from './names.js';
 import { containerPaths } from './paths.js';
+import { releaseFromHub } from './port-hub.js';
 import { readContainerState } from './state.js';
 
 const debug = createDebug('cspec:teardown');
@@ -43,6 +44,7 @@ export async function teardownContainer(
   if (state?.forwarder && isProcessAlive(state.forwarder)) {
     await attempt('forwarder', async () => process.kill(state.forwarder!.pid, 'SIGKILL'));
   }
+  if (state?.portHub) await attempt('published ports', () => releaseFromHub(ctx.config, id));
   if (state?.network) await attempt('network', () => ctx.network.teardownContainer(state.network!));
   if (paths.writable)
     await attempt('writable layer', () => rm(paths.writable, { recursive: true, force: true }));

@@ -1,8 +1,10 @@
+import type { Writable } from 'node:stream';
 /**
  * The engine boundary. `native` implements it on Linux with an OCI runtime;
  * a Docker Engine backend can implement it later without touching callers.
  */
 import type { ContainerSpec } from '../container/spec.js';
+import type { BuildOptions, BuildResult } from '../image/build/builder.js';
 import type { CommitChanges } from '../image/commit-image.js';
 import type { ImageProgress, ImagePruneReport, ImageService, LoadedImage } from '../image/types.js';
 import type { Change } from '../snapshot/upper-changes.js';
@@ -98,6 +100,11 @@ export interface Container extends AsyncDisposable {
    * `docker commit`). Stop the container first for a consistent snapshot.
    */
   commit(reference: string, changes?: CommitChanges): Promise<LoadedImage>;
+  /**
+   * Its filesystem as it sees it, as one tar (like `docker export`): to a
+   * file (written whole, then renamed into place) or a stream.
+   */
+  export(output: string | Writable, options?: { readonly signal?: AbortSignal }): Promise<void>;
   /** Kills if running and removes every resource. Idempotent. */
   remove(): Promise<void>;
 }
@@ -142,6 +149,8 @@ export interface Engine extends AsyncDisposable {
   readonly images: ImageService;
   /** Creates, starts and waits for readiness; on failure removes everything and throws. */
   run(spec: ContainerSpec, options?: RunOptions): Promise<Container>;
+  /** Builds an image from a Dockerfile (`cspec image build`). */
+  build(options: BuildOptions): Promise<BuildResult>;
   /** A handle to an existing container (also one started by another process). */
   container(idOrName: string): Promise<Container>;
   list(options?: { readonly all?: boolean }): Promise<ContainerInfo[]>;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CgroupMode } from '../cgroup/driver.js';
 import { type ConfigOverrides, resolveConfig } from '../config.js';
 import { containerIdByName } from '../container/names.js';
@@ -9,9 +10,12 @@ import { startContainer } from '../container/start-container.js';
 import { type ContainerState, listContainerStates } from '../container/state.js';
 import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
+import { createBuildCache } from '../image/build/build-cache.js';
+import { buildDockerfile } from '../image/build/builder.js';
 import { createImageStore } from '../image/image-store.js';
 import { createSession, type Session } from '../session/session.js';
 import { sweepSessions } from '../session/sweep.js';
+import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
 import { createTeardownContext } from './teardown-context.js';
@@ -130,6 +134,59 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       } finally {
         starting.delete(start);
       }
+    },
+    async build(buildOptions) {
+      if (closed) throw engineClosed();
+      const tmpDir = join(config.dataDir, 'build-tmp');
+      await removeAbandonedTemps(tmpDir);
+      return buildDockerfile(
+        {
+          images: ctx.images,
+          cache: createBuildCache(join(config.dataDir, 'build-cache')),
+          tmpDir,
+          async runStep(step) {
+            const container = (await engine.run(
+              {
+                image: step.image,
+                command: step.command,
+                entrypoint: [],
+                env: step.env,
+                ...(step.workingDir ? { workingDir: step.workingDir } : {}),
+                ...(step.user ? { user: step.user } : {}),
+                writableLayer: 'disk',
+                labels: { 'dev.cspec.build': 'step' },
+              },
+              step.signal ? { signal: step.signal } : {},
+            )) as NativeContainer;
+            const onAbort = () => void container.kill('SIGKILL').catch(() => {});
+            step.signal?.addEventListener('abort', onAbort, { once: true });
+            // The step's output as it comes, until the container exits.
+            const streamed = (async () => {
+              for await (const chunk of container.logs({ follow: true })) step.onOutput(chunk);
+            })().catch(() => {});
+            try {
+              const exit = await container.wait();
+              await streamed;
+              if (step.signal?.aborted) throw new CspecError('CSPEC_ABORTED', 'the build was aborted');
+              const output = await container.logText();
+              return {
+                exitCode: exit.exitCode ?? 128,
+                output,
+                commit: async (d) =>
+                  (await ctx.images.derive({ parent: step.image, step: { ...d, upper: container.upperDir } }))
+                    .manifestDigest,
+                remove: () => container.remove(),
+              };
+            } catch (error) {
+              await container.remove();
+              throw error;
+            } finally {
+              step.signal?.removeEventListener('abort', onAbort);
+            }
+          },
+        },
+        buildOptions,
+      );
     },
     async container(idOrName) {
       return handleFor(await find(idOrName));

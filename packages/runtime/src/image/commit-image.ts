@@ -14,7 +14,7 @@ import { unpackLayer } from '../snapshot/unpack-layer.js';
 import { upperAsLayerTar } from '../snapshot/upper-tar.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
-import { MEDIA_TYPES, type OciImageConfig, type OciManifest } from './oci.js';
+import { hostArchitecture, MEDIA_TYPES, type OciImageConfig, type OciManifest } from './oci.js';
 
 export interface CommitChanges {
   readonly cmd?: readonly string[];
@@ -34,58 +34,80 @@ export interface CommitContext {
   readonly tmpDir: string;
 }
 
-function mergeEnv(parent: readonly string[], extra: readonly string[]): string[] {
+export function mergeEnv(parent: readonly string[], extra: readonly string[]): string[] {
   const env = new Map(parent.map((e) => [e.split('=')[0]!, e]));
   for (const e of extra) env.set(e.split('=')[0]!, e);
   return [...env.values()];
 }
 
-export async function commitUpper(
+type ConfigBody = NonNullable<OciImageConfig['config']>;
+
+/** One step that makes an image from another: an optional layer (a directory shaped like an overlay upper dir) and a config change. */
+export interface DeriveStep {
+  /** Files of the new layer; none: a config-only step (`empty_layer` in the history). */
+  readonly upper?: string;
+  /** The new image's runtime config from its parent's. */
+  readonly config?: (parent: ConfigBody) => ConfigBody;
+  /** Recorded in the history (`created_by`). */
+  readonly createdBy: string;
+  readonly comment?: string;
+}
+
+export interface ParentImage {
+  readonly manifest: OciManifest;
+  readonly config: OciImageConfig;
+  readonly layerDirs: readonly string[];
+}
+
+/**
+ * The image `step` makes of `parent` (or of nothing: `FROM scratch`). The
+ * layer is stored as an image-spec tar and unpacked from that tar, so what
+ * containers see is exactly what the blob says.
+ */
+export async function deriveImage(
   ctx: CommitContext,
-  parent: {
-    readonly manifest: OciManifest;
-    readonly config: OciImageConfig;
-    readonly layerDirs: readonly string[];
-  },
-  upper: string,
-  changes: CommitChanges = {},
+  parent: ParentImage | undefined,
+  step: DeriveStep,
 ): Promise<{ readonly id: string; readonly manifest: Descriptor }> {
   await mkdir(ctx.tmpDir, { recursive: true });
-  const blob = await ctx.blobs.ingest(await upperAsLayerTar(upper));
-  const diffIds = [...parent.config.rootfs.diff_ids, blob.digest];
-  const chainId = chainIds(diffIds).at(-1)!;
-  if (!(await ctx.layers.get(chainId))) {
-    const tree = tempPath(ctx.tmpDir, 'commit');
-    await mkdir(tree);
-    try {
-      const result = await unpackLayer(createReadStream(ctx.blobs.path(blob.digest)), tree, {
-        lowerDirs: [...parent.layerDirs].reverse(),
-        label: 'the committed layer',
-      });
-      await ctx.layers.adoptDirectory(chainId, tree, { opaqueDirs: result.opaqueDirs });
-    } catch (error) {
-      await removeTree(tree);
-      throw error;
+  const parentDiffIds = parent?.config.rootfs.diff_ids ?? [];
+  let diffIds = [...parentDiffIds];
+  let layers = [...(parent?.manifest.layers ?? [])];
+  if (step.upper !== undefined) {
+    const blob = await ctx.blobs.ingest(await upperAsLayerTar(step.upper));
+    diffIds = [...parentDiffIds, blob.digest];
+    const chainId = chainIds(diffIds).at(-1)!;
+    if (!(await ctx.layers.get(chainId))) {
+      const tree = tempPath(ctx.tmpDir, 'commit');
+      await mkdir(tree);
+      try {
+        const result = await unpackLayer(createReadStream(ctx.blobs.path(blob.digest)), tree, {
+          lowerDirs: [...(parent?.layerDirs ?? [])].reverse(),
+          label: 'the committed layer',
+        });
+        await ctx.layers.adoptDirectory(chainId, tree, { opaqueDirs: result.opaqueDirs });
+      } catch (error) {
+        await removeTree(tree);
+        throw error;
+      }
     }
+    layers = [...layers, { mediaType: MEDIA_TYPES.layerTar, digest: blob.digest, size: blob.size }];
   }
   const created = new Date().toISOString();
-  const c = parent.config.config ?? {};
+  const body = parent?.config.config ?? {};
   const config: OciImageConfig = {
-    ...parent.config,
+    ...(parent?.config ?? { architecture: hostArchitecture(), os: 'linux' }),
     created,
-    config: {
-      ...c,
-      ...(changes.cmd ? { Cmd: changes.cmd } : {}),
-      ...(changes.entrypoint ? { Entrypoint: changes.entrypoint } : {}),
-      ...(changes.env ? { Env: mergeEnv(c.Env ?? [], changes.env) } : {}),
-      ...(changes.workingDir ? { WorkingDir: changes.workingDir } : {}),
-      ...(changes.user ? { User: changes.user } : {}),
-      ...(changes.labels ? { Labels: { ...(c.Labels ?? {}), ...changes.labels } } : {}),
-    },
+    config: step.config ? step.config(body) : body,
     rootfs: { type: 'layers', diff_ids: diffIds },
     history: [
-      ...(parent.config.history ?? []),
-      { created, created_by: 'cspec commit', ...(changes.comment ? { comment: changes.comment } : {}) },
+      ...(parent?.config.history ?? []),
+      {
+        created,
+        created_by: step.createdBy,
+        ...(step.comment ? { comment: step.comment } : {}),
+        ...(step.upper === undefined ? { empty_layer: true } : {}),
+      },
     ],
   };
   const configBlob = await ctx.blobs.putJson(config);
@@ -93,10 +115,30 @@ export async function commitUpper(
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.manifest,
     config: { mediaType: MEDIA_TYPES.config, digest: configBlob.digest, size: configBlob.size },
-    layers: [
-      ...parent.manifest.layers,
-      { mediaType: MEDIA_TYPES.layerTar, digest: blob.digest, size: blob.size },
-    ],
+    layers,
   };
   return { id: configBlob.digest, manifest: await ctx.blobs.putJson(manifest) };
+}
+
+/** `cspec commit`: the container's changes as one more layer, and the config changes asked for. */
+export function commitUpper(
+  ctx: CommitContext,
+  parent: ParentImage,
+  upper: string,
+  changes: CommitChanges = {},
+): Promise<{ readonly id: string; readonly manifest: Descriptor }> {
+  return deriveImage(ctx, parent, {
+    upper,
+    createdBy: 'cspec commit',
+    ...(changes.comment ? { comment: changes.comment } : {}),
+    config: (c) => ({
+      ...c,
+      ...(changes.cmd ? { Cmd: changes.cmd } : {}),
+      ...(changes.entrypoint ? { Entrypoint: changes.entrypoint } : {}),
+      ...(changes.env ? { Env: mergeEnv(c.Env ?? [], changes.env) } : {}),
+      ...(changes.workingDir ? { WorkingDir: changes.workingDir } : {}),
+      ...(changes.user ? { User: changes.user } : {}),
+      ...(changes.labels ? { Labels: { ...(c.Labels ?? {}), ...changes.labels } } : {}),
+    }),
+  });
 }

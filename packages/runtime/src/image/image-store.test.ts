@@ -160,7 +160,7 @@ describe('image store', () => {
     const error = await caught(store.resolve('cspec/bar:1'));
     expect(isCspecError(error, 'CSPEC_IMAGE_NOT_FOUND')).toBe(true);
     expect(error.message).toBe(
-      'image "cspec/bar:1" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye|bookworm|trixie and cspec/postgres:15, cspec/postgres:17, cspec/mariadb:10.11, cspec/mariadb:11, cspec/redis:7 itself; other images come from registries (cspec image pull) or archives (cspec image load / import)',
+      'image "cspec/bar:1" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye|bookworm|trixie, cspec/postgres:15, cspec/postgres:17, cspec/mariadb:10.11, cspec/mariadb:11, cspec/redis:7 and cspec/node:<version> itself; other images come from registries (cspec image pull) or archives (cspec image load / import)',
     );
     // A registry reference is pulled on first use, unless pulls are off.
     const offline = await caught(store.resolve('foo/bar:1', { pull: 'never' }));

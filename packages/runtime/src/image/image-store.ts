@@ -26,7 +26,7 @@ import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
-import { commitUpper } from './commit-image.js';
+import { commitUpper, deriveImage, type ParentImage } from './commit-image.js';
 import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
@@ -34,6 +34,7 @@ import { pruneStore, treeSize } from './prune.js';
 import { type ImageReference, parseReference } from './reference.js';
 import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
+import { createNodeImageSource } from './sources/node-image.js';
 import { createRegistrySource } from './sources/registry-pull.js';
 import { createServiceImageSource } from './sources/service-images.js';
 import { SERVICE_RECIPES } from './sources/service-recipes.js';
@@ -72,6 +73,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     ...(options.sources ?? []),
     createDebianBootstrapSource({ mirror: config.debianMirror }),
     createServiceImageSource(),
+    createNodeImageSource({ dataDir: config.dataDir }),
     // Last: whatever names a registry and no built-in source provides.
     createRegistrySource(config.registry),
   ];
@@ -129,9 +131,14 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
-      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} and ${Object.keys(SERVICE_RECIPES).join(', ')} itself; other images come from registries (cspec image pull) or archives (cspec image load / import)`,
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')}, ${Object.keys(SERVICE_RECIPES).join(', ')} and cspec/node:<version> itself; other images come from registries (cspec image pull) or archives (cspec image load / import)`,
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
+
+  const notCached = (reference: string) =>
+    new CspecError('CSPEC_IMAGE_NOT_FOUND', `image "${reference}" is not in the cache`, {
+      hint: 'list images with: npx cspec image ls',
+    });
 
   /** The cross-process lock for building or pulling one reference. */
   const lockReference = async (ref: ImageReference, signal: AbortSignal | undefined) => {
@@ -179,6 +186,12 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           signal: opts.signal,
           onProgress,
           resolve: async (reference) => (await obtain(parseReference(reference), reference, opts)).image,
+          parentImage: async (reference) => {
+            const found = await obtain(parseReference(reference), reference, opts);
+            const manifest = await readDocument<OciManifest>(found.manifestDigest);
+            const config = await readDocument<OciImageConfig>(manifest.config.digest);
+            return { manifest, config, layerDirs: found.image.layerDirs };
+          },
         }));
       } catch (error) {
         if (isCspecError(error)) throw error;
@@ -297,6 +310,32 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       return out.sort((a, b) => a.reference.localeCompare(b.reference));
     },
 
+    async inspect(reference) {
+      const ref = parseReference(reference);
+      const manifestDigest = ref.digest ?? (await tags.get(ref.normalized))?.manifestDigest;
+      if (!manifestDigest) throw notCached(reference);
+      const manifest = await readDocument<OciManifest>(manifestDigest);
+      const imageConfig = await readDocument<OciImageConfig>(manifest.config.digest);
+      return {
+        reference: ref.normalized,
+        id: manifest.config.digest,
+        manifestDigest,
+        created: imageConfig.created,
+        runtimeConfig: imageConfig.config ?? {},
+        layers: manifest.layers.map((l, i) => ({
+          digest: l.digest,
+          size: l.size,
+          diffId: imageConfig.rootfs.diff_ids[i] ?? l.digest,
+        })),
+        history: (imageConfig.history ?? []).map((h) => ({
+          ...(h.created ? { created: h.created } : {}),
+          ...(h.created_by ? { createdBy: h.created_by } : {}),
+          ...(h.comment ? { comment: h.comment } : {}),
+          emptyLayer: h.empty_layer === true,
+        })),
+      };
+    },
+
     async load(file, loadOptions = {}) {
       await sweep();
       const images = await loadArchive({ blobs, layers, tmpDir, ...loadOptions }, file);
@@ -349,6 +388,32 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       return { id: image.id, references: [target.normalized] };
     },
 
+    async derive({ parent, step }) {
+      await sweep();
+      let base: ParentImage | undefined;
+      if (parent !== undefined) {
+        const found = await lookup(parseReference(parent));
+        if (!found) throw notCached(parent);
+        const manifest = await readDocument<OciManifest>(found.manifestDigest);
+        const config = await readDocument<OciImageConfig>(manifest.config.digest);
+        base = { manifest, config, layerDirs: found.image.layerDirs };
+      }
+      const image = await deriveImage({ blobs, layers, tmpDir }, base, step);
+      return { id: image.id, manifestDigest: image.manifest.digest };
+    },
+
+    async tag(reference, manifestDigest) {
+      const ref = parseReference(reference);
+      if (ref.digest !== undefined) {
+        throw new CspecError('CSPEC_INVALID_REFERENCE', `cannot tag "${reference}": a tag has no digest`, {
+          hint: 'use NAME[:TAG], e.g. my/app:1',
+        });
+      }
+      await readDocument<OciManifest>(manifestDigest);
+      await tags.set(ref.normalized, manifestDigest);
+      return ref.normalized;
+    },
+
     async prune({ layerDirsInUse, graceMs = PRUNE_GRACE_MS }) {
       await sweep();
       return pruneStore({
@@ -384,15 +449,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       // Only the tag goes. Blobs and layer directories stay until garbage
       // collection of unreferenced content (image prune), a later issue;
       // containers running from the image keep their lower dirs meanwhile.
-      if (!(await tags.remove(ref.normalized))) {
-        throw new CspecError(
-          'CSPEC_IMAGE_NOT_FOUND',
-          `cannot remove image "${reference}": it is not in the cache`,
-          {
-            hint: 'list images with: npx cspec image ls',
-          },
-        );
-      }
+      if (!(await tags.remove(ref.normalized))) throw notCached(reference);
     },
   };
 }

@@ -35,13 +35,23 @@ export interface OciImageConfig {
     readonly Labels?: Readonly<Record<string, string>>;
     readonly StopSignal?: string;
     /** Docker's HEALTHCHECK: `["CMD", arg...]`, `["CMD-SHELL", command]` or `["NONE"]`. */
-    readonly Healthcheck?: { readonly Test?: readonly string[] };
+    readonly Healthcheck?: {
+      readonly Test?: readonly string[];
+      /** Nanoseconds, as Docker writes them. */
+      readonly Interval?: number;
+      readonly Timeout?: number;
+      readonly StartPeriod?: number;
+      readonly Retries?: number;
+    };
+    readonly Volumes?: Readonly<Record<string, object>>;
   };
   readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly string[] };
   readonly history?: readonly {
     readonly created?: string;
     readonly created_by?: string;
     readonly comment?: string;
+    /** The step changed only the config: no layer goes with this entry. */
+    readonly empty_layer?: boolean;
   }[];
 }
 

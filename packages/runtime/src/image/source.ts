@@ -1,5 +1,6 @@
 import type { BlobStore } from '../content/blob-store.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
+import type { ParentImage } from './commit-image.js';
 import type { ImageReference } from './reference.js';
 import type { ImageProgress, ResolvedImage } from './types.js';
 
@@ -17,6 +18,8 @@ export interface SourceContext {
   readonly onProgress: (event: ImageProgress) => void;
   /** Another image of the store (built first if needed), e.g. the base a service image starts from. */
   readonly resolve: (reference: string) => Promise<ResolvedImage>;
+  /** The same, with its manifest and config: what `deriveImage` builds on. */
+  readonly parentImage: (reference: string) => Promise<ParentImage>;
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { CommitChanges } from './commit-image.js';
+import type { CommitChanges, DeriveStep } from './commit-image.js';
+import type { OciImageConfig } from './oci.js';
 
 /** What the engine needs from the image store, and what the store reports. */
 
@@ -32,6 +33,30 @@ export interface ImageSummary {
   readonly id: string;
   readonly created: string;
   readonly sizeBytes: number;
+}
+
+/** What `image history` and `image tree` show of one image. */
+export interface ImageDetails {
+  readonly reference: string;
+  /** `sha256:` of its config (the image id). */
+  readonly id: string;
+  readonly manifestDigest: string;
+  readonly created: string | undefined;
+  /** The image's runtime config as the OCI image spec writes it (`Env`, `Cmd`, `WorkingDir`...). */
+  readonly runtimeConfig: NonNullable<OciImageConfig['config']>;
+  /** Lowest first: the stored (compressed or not) blob and the uncompressed content's digest. */
+  readonly layers: readonly {
+    readonly digest: string;
+    readonly diffId: string;
+    readonly size: number;
+  }[];
+  /** As recorded in the config, oldest first. */
+  readonly history: readonly {
+    readonly created?: string;
+    readonly createdBy?: string;
+    readonly comment?: string;
+    readonly emptyLayer: boolean;
+  }[];
 }
 
 export interface ImageProgress {
@@ -115,6 +140,8 @@ export interface ImageService {
   pull(reference: string, options?: PullImageOptions): Promise<PullReport>;
   /** Uploads a cached image to the registry its reference names (`cspec image push`). */
   push(reference: string, options?: PushImageOptions): Promise<PushReport>;
+  /** Layers and history of a cached image (`image history`, `image tree`); never builds or pulls. */
+  inspect(reference: string): Promise<ImageDetails>;
   /** Loads the images of a `docker save` archive or an OCI archive and tags them with their names. */
   load(file: string, options?: ResolveImageOptions): Promise<LoadedImage[]>;
   /**
@@ -159,4 +186,15 @@ export interface ImageService {
     options?: ResolveImageOptions & { readonly cmd?: readonly string[] },
   ): Promise<LoadedImage>;
   remove(reference: string): Promise<void>;
+  /**
+   * A new, untagged image made of `parent` (a reference, e.g. `name@sha256:<manifest>`;
+   * undefined: nothing, as `FROM scratch`) by one step: a layer and/or a config change.
+   * Dockerfile builds are made of these.
+   */
+  derive(input: {
+    readonly parent: string | undefined;
+    readonly step: DeriveStep;
+  }): Promise<{ readonly id: string; readonly manifestDigest: string }>;
+  /** Points `reference` at a manifest of the store; returns the normalized reference. */
+  tag(reference: string, manifestDigest: string): Promise<string>;
 }

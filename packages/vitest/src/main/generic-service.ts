@@ -1,4 +1,5 @@
 /** Any image as a service: started once, its ports handed to tests. */
+import { resolve } from 'node:path';
 import type { WaitSpec } from '@cspec/runtime';
 import type { ProvidedGeneric } from '../provided.js';
 import type { GenericServiceOptions } from '../services/definitions.js';
@@ -10,6 +11,22 @@ export async function startGeneric(
   options: GenericServiceOptions,
 ): Promise<StartedService> {
   const ports = options.ports ?? [];
+  if (options.build) {
+    const build = options.build;
+    const started = performance.now();
+    const result = await ctx.engine.build({
+      context: resolve(ctx.root, build.context),
+      ...(build.dockerfile ? { dockerfile: resolve(ctx.root, build.dockerfile) } : {}),
+      ...(build.args ? { buildArgs: build.args } : {}),
+      ...(build.target ? { target: build.target } : {}),
+      tag: options.image,
+      signal: ctx.signal,
+    });
+    const cached = result.steps.filter((s) => s.cached).length;
+    ctx.log(
+      `${name}: built ${options.image} from ${build.context} in ${Math.round(performance.now() - started)} ms (${cached} of ${result.steps.length} steps cached)`,
+    );
+  }
   const container = await ctx.engine.run(
     {
       ...(options.container ?? {}),

@@ -8,7 +8,8 @@
  */
 import type { TestProject } from 'vitest/node';
 import { type CspecPluginApi, PLUGIN_NAME } from '../plugin.js';
-import { PROVIDE_KEY } from '../provided.js';
+import { PROVIDE_KEY, SERVICES_ENV } from '../provided.js';
+import { parseGivenServices } from './given-services.js';
 import { type RunningServices, startServices } from './orchestrator.js';
 
 interface Shared {
@@ -25,6 +26,12 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const plugin = project.vite.config.plugins.find((p) => p.name === PLUGIN_NAME);
   const api = plugin?.api as CspecPluginApi | undefined;
   if (!api) return undefined;
+  const given = process.env[SERVICES_ENV];
+  if (given) {
+    // Started and stopped by `cspec test` on the host.
+    project.provide(PROVIDE_KEY, parseGivenServices(given, api.options.services));
+    return undefined;
+  }
   const root = project.config.root;
   const key = JSON.stringify([root, api.options.services]);
   let shared = registry.get(key);

@@ -9,12 +9,18 @@ import type { ProvidedService, ProvidedServices } from '../provided.js';
 import type { ServiceDefinition } from '../services/definitions.js';
 import { startGeneric } from './generic-service.js';
 import { startMariadb } from './mariadb-service.js';
+import { seenFromNetwork } from './network-view.js';
 import { startPostgres } from './postgres-service.js';
 import { startRedis } from './redis-service.js';
 import type { ServiceContext, StartedService } from './service-context.js';
 
 export interface RunningServices {
+  /** Connection data as seen from the host (127.0.0.1 and published ports). */
   readonly provided: ProvidedServices;
+  /** The services' network: a container that joins it reaches each service by its name. */
+  readonly network: string;
+  /** Connection data as seen from a container on `network` (service names, container ports). */
+  readonly inNetwork: ProvidedServices;
   stop(): Promise<void>;
 }
 
@@ -126,10 +132,14 @@ export async function startServices(
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw firstFailure ?? failure.reason;
     const services: Record<string, ProvidedService> = {};
+    const inNetwork: Record<string, ProvidedService> = {};
     for (const result of results) {
-      if (result.status === 'fulfilled') services[result.value.provided.name] = result.value.provided;
+      if (result.status !== 'fulfilled') continue;
+      const { provided, container } = result.value;
+      services[provided.name] = provided;
+      inNetwork[provided.name] = seenFromNetwork(provided, container.ports);
     }
-    return { provided: { services }, stop };
+    return { provided: { services }, network, inNetwork: { services: inNetwork }, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -49,8 +49,20 @@ export interface MariadbOptions extends CommonOptions {
   readonly keepOnFailure?: boolean;
 }
 
+/** A Dockerfile the service's image is built from before the run (paths relative to the project root). */
+export interface ServiceBuild {
+  readonly context: string;
+  /** @default `<context>/Dockerfile` */
+  readonly dockerfile?: string;
+  readonly args?: Readonly<Record<string, string>>;
+  readonly target?: string;
+}
+
 export interface GenericServiceOptions extends CommonOptions {
+  /** The image to run; with `build`, the name the built image is tagged with. */
   readonly image: string;
+  /** Build `image` from a Dockerfile first (every step cached, so an unchanged build takes milliseconds). */
+  readonly build?: ServiceBuild;
   readonly command?: readonly string[];
   readonly entrypoint?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
@@ -118,5 +130,11 @@ export function service(options: GenericServiceOptions): ServiceDefinition {
     );
   }
   checkScope('service()', options.scope);
+  if (
+    options.build !== undefined &&
+    (typeof options.build?.context !== 'string' || options.build.context === '')
+  ) {
+    throw new TypeError('cspec: service(): `build.context` is required, e.g. build: { context: "./api" }');
+  }
   return { kind: 'service', options };
 }

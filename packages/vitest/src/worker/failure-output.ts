@@ -5,6 +5,7 @@
  * container (the main process owns it; workers only read).
  */
 import { getDefaultEngine } from '@cspec/runtime';
+import { SERVICES_ENV } from '../provided.js';
 
 interface FailedTask {
   readonly result?: { readonly state?: string; readonly errors?: unknown[] };
@@ -34,6 +35,10 @@ export async function logTail(
   keep: (line: string) => boolean = () => true,
   lines = LOG_TAIL_LINES,
 ): Promise<string> {
+  if (process.env[SERVICES_ENV]) {
+    // A suite that `cspec test --distro` runs in a container: the services run on the host.
+    return `(the service runs on the host, outside this container: see its output with "cspec logs ${containerId.slice(0, 12)}" while the run lasts)`;
+  }
   try {
     const engine = await getDefaultEngine();
     const container = await engine.container(containerId);

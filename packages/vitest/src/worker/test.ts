@@ -4,6 +4,7 @@
  * worker, from the connection data the plugin provided — so importing this
  * module from a config file is harmless.
  */
+import { failureLogSink } from '@cspec/runtime';
 import type { Redis } from 'ioredis';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
@@ -147,8 +148,19 @@ function build(): TestAPI<CspecFixtures> {
   }
   fixtures.cspecFailureLogs = [
     async ({ task }: TaskContext, use: Use<undefined>) => {
+      // withContainer leaves the logs of containers whose callback failed here (in this worker).
+      const containerLogs = failureLogSink();
+      const before = containerLogs.length;
       await use(undefined);
+      const left = containerLogs.splice(before);
       if (!failed(task)) return;
+      for (const log of left) {
+        attach(
+          task,
+          `last lines of the logs of container ${log.name} (${log.image}, withContainer)`,
+          log.tail,
+        );
+      }
       for (const service of sharedInUse.values()) {
         const tail = await logTail(service.containerId);
         attach(task, `last lines of the logs of ${service.name} (${service.image})`, tail);

@@ -1,0 +1,117 @@
+/**
+ * Scenario: eight Postgres servers started at once, each ready for a query:
+ * the cspec library against testcontainers-node on Docker (Node 24), the same
+ * image on both sides. Reports the wall time until all eight answered and
+ * each container's own start-to-first-answer (p90 over all containers).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createEngine } from '@cspec/runtime';
+import pg from 'pg';
+import { ensureDocker, saveIntoDocker } from './docker.js';
+import { interleave, type Summary, summarize } from './stats.js';
+
+const run = promisify(execFile);
+const IMAGE = 'cspec/postgres:15';
+const COUNT = 8;
+const withNode24 = fileURLToPath(new URL('../../scripts/with-node24.mjs', import.meta.url));
+const tcScript = fileURLToPath(new URL('./tc-postgres-many.mjs', import.meta.url));
+
+export interface ParallelPostgresResult {
+  readonly scenario: 'parallel-postgres';
+  readonly image: string;
+  readonly count: number;
+  readonly docker: string;
+  readonly results: Record<string, Summary>;
+  /** cspec / testcontainers, medians of the wall time and p90 of per-container times. */
+  readonly ratios: { readonly wall: number; readonly perContainerP90: number };
+}
+
+export async function parallelPostgres(options: {
+  rounds: number;
+  warmup: number;
+  log: (line: string) => void;
+}): Promise<ParallelPostgresResult> {
+  const engine = await createEngine();
+  await engine.images.resolve(IMAGE, { onProgress: (e) => options.log(`${e.phase}: ${e.message}`) });
+  const docker = await ensureDocker(options.log);
+  const work = await mkdtemp(join(tmpdir(), 'cspec-bench-pg8-'));
+  const each: Record<string, number[]> = { cspec: [], testcontainers: [] };
+  let round = 0;
+  try {
+    await saveIntoDocker(engine, IMAGE, work);
+    const samples = await interleave(
+      {
+        cspec: async () => {
+          const measured = round++ >= options.warmup * 2;
+          const t0 = performance.now();
+          const containers = await Promise.all(
+            Array.from({ length: COUNT }, async () => {
+              const c = await engine.run({
+                image: IMAGE,
+                env: { POSTGRES_PASSWORD: 'bench' },
+                ports: [5432],
+                wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
+                startupTimeoutMs: 240_000,
+              });
+              const client = new pg.Client({
+                host: '127.0.0.1',
+                port: c.mappedPort(5432),
+                user: 'postgres',
+                password: 'bench',
+              });
+              await client.connect();
+              await client.query('SELECT 1');
+              await client.end();
+              if (measured) each.cspec!.push(performance.now() - t0);
+              return c;
+            }),
+          );
+          const wall = performance.now() - t0;
+          await Promise.all(containers.map((c) => c.remove()));
+          return wall;
+        },
+        testcontainers: async () => {
+          const measured = round++ >= options.warmup * 2;
+          const { stdout } = await run(process.execPath, [withNode24, tcScript, IMAGE, String(COUNT)], {
+            env: { ...process.env, TESTCONTAINERS_RYUK_DISABLED: 'true' },
+          });
+          const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+            wallMs: number;
+            readyMs: number[];
+          };
+          if (measured) each.testcontainers!.push(...result.readyMs);
+          return result.wallMs;
+        },
+      },
+      options,
+    );
+    const results: Record<string, Summary> = {
+      'cspec, all 8': summarize(samples.cspec!),
+      'testcontainers, all 8': summarize(samples.testcontainers!),
+      'cspec, each': summarize(each.cspec!),
+      'testcontainers, each': summarize(each.testcontainers!),
+    };
+    const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+    return {
+      scenario: 'parallel-postgres',
+      image: IMAGE,
+      count: COUNT,
+      docker: docker.serverVersion,
+      results,
+      ratios: {
+        wall: ratio(results['cspec, all 8']!.medianMs, results['testcontainers, all 8']!.medianMs),
+        perContainerP90: ratio(results['cspec, each']!.p90Ms, results['testcontainers, each']!.p90Ms),
+      },
+    };
+  } finally {
+    await run('docker', ['rmi', '-f', IMAGE]).catch(() => {});
+    await docker.stop();
+    await engine.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
