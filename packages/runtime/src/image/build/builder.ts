@@ -346,7 +346,9 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
               }
             }
             fromLabel = `${at.flags.from}@${manifest ?? 'scratch'}`;
-            const layerDirs = manifest ? (await host.images.resolve(ref(manifest), LOCAL_ONLY)).layerDirs : [];
+            const layerDirs = manifest
+              ? (await host.images.resolve(ref(manifest), LOCAL_ONLY)).layerDirs
+              : [];
             from = { kind: 'image', layerDirs, label: at.flags.from };
           }
           const tree = join(tmpRoot, `step-${index}`, 'upper');
