@@ -57,8 +57,10 @@ async function caught(promise: Promise<unknown>): Promise<Error & { code?: strin
 describe('registry pull and push', () => {
   let dir: string;
   let registry: RegistryServer;
-  /** The host's store: where cspec/debian:bookworm is cached. */
+  /** The host's store: where cspec/debian:bookworm is cached (only read here). */
   let home: ImageStore;
+  /** A store of its own for the small images the tests make and push. */
+  let src: ImageStore;
   let engine: Engine;
   const stores: string[] = [];
 
@@ -89,6 +91,7 @@ describe('registry pull and push', () => {
     registry = await startRegistry();
     home = createImageStore(resolveConfig());
     await home.resolve(IMAGE);
+    src = createImageStore(resolveConfig({ dataDir: join(dir, 'source-store') }));
   });
 
   afterAll(async () => {
@@ -147,8 +150,8 @@ describe('registry pull and push', () => {
 
   it('pulls implicitly on first use, also by digest', async () => {
     const remote = `${registry.host}/tiny/implicit:1`;
-    const made = await tinyImage(home, remote, 'implicit\n');
-    const pushed = await home.push(remote);
+    const made = await tinyImage(src, remote, 'implicit\n');
+    const pushed = await src.push(remote);
     const { store } = await freshStore();
     const resolved = await store.resolve(remote);
     expect(resolved.id).toBe(made.id);
@@ -158,14 +161,14 @@ describe('registry pull and push', () => {
     expect(pinned.id).toBe(made.id);
     const never = await caught(other.resolve(`${registry.host}/tiny/implicit:1`, { pull: 'never' }));
     expect(never.code).toBe('CSPEC_IMAGE_NOT_FOUND');
-    await home.remove(remote);
+    await src.remove(remote);
   });
 
   it('pulls once when two stores on the same data directory pull the same reference at once', async () => {
     const remote = `${registry.host}/tiny/together:1`;
-    const made = await tinyImage(home, remote, 'together\n');
-    await home.push(remote);
-    await home.remove(remote);
+    const made = await tinyImage(src, remote, 'together\n');
+    await src.push(remote);
+    await src.remove(remote);
     const { dataDir } = await freshStore();
     const [a, b] = [0, 1].map(() => createImageStore(resolveConfig({ dataDir })));
     const reports = await Promise.all([a!.pull(remote), b!.pull(remote)]);
@@ -175,9 +178,9 @@ describe('registry pull and push', () => {
   });
 
   it('pulls Docker Hub names through the configured mirror', async () => {
-    const made = await tinyImage(home, `${registry.host}/library/mirrored:1`, 'mirrored\n');
-    await home.push(`${registry.host}/library/mirrored:1`);
-    await home.remove(`${registry.host}/library/mirrored:1`);
+    const made = await tinyImage(src, `${registry.host}/library/mirrored:1`, 'mirrored\n');
+    await src.push(`${registry.host}/library/mirrored:1`);
+    await src.remove(`${registry.host}/library/mirrored:1`);
     const { store } = await freshStore({ registry: { dockerHubMirror: `${registry.url}/` } });
     const pulled = await store.pull('mirrored:1');
     expect(pulled).toMatchObject({ reference: 'docker.io/library/mirrored:1', id: made.id });
@@ -189,9 +192,9 @@ describe('registry pull and push', () => {
     const images: Record<string, { id: string; manifest: string }> = {};
     for (const [key, name] of Object.entries(refs)) {
       const remote = `${registry.host}/${name}`;
-      const made = await tinyImage(home, remote, `${key}\n`);
-      images[key] = { id: made.id, manifest: (await home.push(remote)).manifestDigest };
-      await home.remove(remote);
+      const made = await tinyImage(src, remote, `${key}\n`);
+      images[key] = { id: made.id, manifest: (await src.push(remote)).manifestDigest };
+      await src.remove(remote);
     }
     const descriptor = async (digest: string) => {
       const res = await fetch(`${registry.url}/v2/plat/host/manifests/${digest}`, {
@@ -277,9 +280,9 @@ describe('registry pull and push', () => {
 
   it('pulls zstd layers that skopeo copied in', async () => {
     const local = 'cspec-test/zstd:1';
-    const made = await tinyImage(home, local, 'zstd layer\n');
+    const made = await tinyImage(src, local, 'zstd layer\n');
     const archive = join(dir, 'zstd.tar');
-    await home.save([local], archive);
+    await src.save([local], archive);
     execFileSync('skopeo', [
       'copy',
       '--quiet',
@@ -290,7 +293,7 @@ describe('registry pull and push', () => {
       `oci-archive:${archive}`,
       `docker://${registry.host}/zstd/app:1`,
     ]);
-    await home.remove(local);
+    await src.remove(local);
     const { store, dataDir } = await freshStore();
     const pulled = await store.pull(`${registry.host}/zstd/app:1`);
     expect(pulled.id).toBe(made.id);
@@ -307,10 +310,10 @@ describe('registry pull and push', () => {
 
   it('pulls a Docker v2 schema 2 image with gzip layers', async () => {
     const local = 'cspec-test/v2s2:1';
-    const made = await tinyImage(home, local, 'docker schema 2\n');
+    const made = await tinyImage(src, local, 'docker schema 2\n');
     const archive = join(dir, 'v2s2.tar');
-    await home.save([local], archive);
-    await home.remove(local);
+    await src.save([local], archive);
+    await src.remove(local);
     execFileSync('skopeo', [
       'copy',
       '--quiet',
@@ -342,9 +345,9 @@ describe('registry pull and push', () => {
 
   it('refuses a layer whose content is not what the config says (diff id), and keeps nothing of it', async () => {
     const remote = `${registry.host}/tiny/diffid:1`;
-    await tinyImage(home, remote, 'diff id\n');
-    const pushed = await home.push(remote);
-    await home.remove(remote);
+    await tinyImage(src, remote, 'diff id\n');
+    const pushed = await src.push(remote);
+    await src.remove(remote);
     const manifestRes = await fetch(`${registry.url}/v2/tiny/diffid/manifests/${pushed.manifestDigest}`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
     });
@@ -380,9 +383,9 @@ describe('registry pull and push', () => {
 
   it('refuses a corrupted blob and trusts nothing of it', async () => {
     const remote = `${registry.host}/tiny/corrupt:1`;
-    await tinyImage(home, remote, 'corrupt me\n');
-    await home.push(remote);
-    await home.remove(remote);
+    await tinyImage(src, remote, 'corrupt me\n');
+    await src.push(remote);
+    await src.remove(remote);
     const proxy = await startProxy(registry.url, { corruptBlobs: true });
     try {
       const { store, dataDir } = await freshStore();
@@ -400,9 +403,9 @@ describe('registry pull and push', () => {
 
   it('resumes a blob download cut off midway with a Range request', async () => {
     const remote = `${registry.host}/tiny/resume:1`;
-    const made = await tinyImage(home, remote, 'x'.repeat(200_000));
-    await home.push(remote);
-    await home.remove(remote);
+    const made = await tinyImage(src, remote, 'x'.repeat(200_000));
+    await src.push(remote);
+    await src.remove(remote);
     const proxy = await startProxy(registry.url, { cutFirstBlobAfter: 1000 });
     try {
       const { store } = await freshStore();
@@ -416,9 +419,9 @@ describe('registry pull and push', () => {
 
   it('does not send the Authorization header to another host a blob is redirected to', async () => {
     const remote = `${registry.host}/tiny/redirect:1`;
-    const made = await tinyImage(home, remote, 'redirected\n');
-    await home.push(remote);
-    await home.remove(remote);
+    const made = await tinyImage(src, remote, 'redirected\n');
+    await src.push(remote);
+    await src.remove(remote);
     const authorization = `Basic ${Buffer.from('me:secret').toString('base64')}`;
     const proxy = await startProxy(registry.url, {
       redirectBlobs: true,
@@ -443,9 +446,9 @@ describe('registry pull and push', () => {
 
   it('leaves no temp file when a pull is aborted mid-download', async () => {
     const remote = `${registry.host}/tiny/abort:1`;
-    await tinyImage(home, remote, 'abort\n');
-    await home.push(remote);
-    await home.remove(remote);
+    await tinyImage(src, remote, 'abort\n');
+    await src.push(remote);
+    await src.remove(remote);
     const proxy = await startProxy(registry.url, { stallBlobs: true });
     try {
       const { store, dataDir } = await freshStore();
