@@ -19,9 +19,9 @@ async function failure(promise: Promise<unknown>) {
 
 describe('bad input gives one clear error and leaves nothing behind', () => {
   it('unknown image', async () => {
-    const error = await failure(engine().run({ image: 'nosuch/image:1', command: ['true'] }));
+    const error = await failure(engine().run({ image: 'cspec/nosuch:1', command: ['true'] }));
     expect(error.code).toBe('CSPEC_IMAGE_NOT_FOUND');
-    expect(error.message).toContain('nosuch/image:1');
+    expect(error.message).toContain('cspec/nosuch:1');
   });
 
   it('malformed reference', async () => {

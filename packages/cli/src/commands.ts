@@ -70,6 +70,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/image.js')).imageImportCommand,
   },
   {
+    name: 'image pull',
+    aliases: ['pull'],
+    load: async () => (await import('./commands/image-registry.js')).imagePullCommand,
+  },
+  {
+    name: 'image push',
+    aliases: ['push'],
+    load: async () => (await import('./commands/image-registry.js')).imagePushCommand,
+  },
+  {
     name: 'image build',
     aliases: ['build'],
     load: async () => (await import('./commands/image-build.js')).imageBuildCommand,

@@ -20,6 +20,28 @@ export interface RuntimeConfig {
   readonly debug: string;
   /** Node binary that runs helper processes (the session watcher). */
   readonly nodePath: string;
+  /** Registry pulls and pushes: mirror, plain-HTTP hosts, where credentials come from. */
+  readonly registry: RegistryConfig;
+}
+
+export interface RegistryConfig {
+  /**
+   * A registry that serves Docker Hub's images instead of registry-1.docker.io
+   * (`CSPEC_REGISTRY_MIRROR`, e.g. `http://127.0.0.1:5000` or `https://mirror.gcr.io`).
+   */
+  readonly dockerHubMirror: string | undefined;
+  /**
+   * Hosts (`host[:port]`) reached over plain HTTP besides 127.0.0.0/8, `::1`
+   * and `localhost` (`CSPEC_INSECURE_REGISTRIES`, comma-separated).
+   */
+  readonly insecureRegistries: readonly string[];
+  /** Docker's client config file, for its `auths` (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`). */
+  readonly dockerConfigFile: string;
+  /**
+   * The same JSON given inline (`DOCKER_AUTH_CONFIG`); asked before the file.
+   * Holds secrets: never log it.
+   */
+  readonly dockerAuthConfig: string | undefined;
 }
 
 export interface ConfigOverrides {
@@ -28,6 +50,7 @@ export interface ConfigOverrides {
   readonly tmpfsDir?: string;
   readonly ociRuntime?: string;
   readonly debianMirror?: string;
+  readonly registry?: Partial<RegistryConfig>;
 }
 
 export function resolveConfig(
@@ -58,6 +81,13 @@ export function resolveConfig(
     debianMirror: overrides.debianMirror ?? env.CSPEC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian',
     debug: env.DEBUG ?? '',
     nodePath: process.execPath,
+    registry: {
+      dockerHubMirror: env.CSPEC_REGISTRY_MIRROR || undefined,
+      insecureRegistries: (env.CSPEC_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean),
+      dockerConfigFile: join(env.DOCKER_CONFIG ?? join(home, '.docker'), 'config.json'),
+      dockerAuthConfig: env.DOCKER_AUTH_CONFIG || undefined,
+      ...overrides.registry,
+    },
   };
 }
 

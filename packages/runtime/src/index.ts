@@ -24,7 +24,7 @@ export {
   StoppedGenericContainer,
 } from './compat/started-container.js';
 export { HttpWaitStrategy, Wait, WaitStrategy } from './compat/wait.js';
-export { type ConfigOverrides, type RuntimeConfig, resolveConfig } from './config.js';
+export { type ConfigOverrides, type RegistryConfig, type RuntimeConfig, resolveConfig } from './config.js';
 export type {
   BindMountSpec,
   ContainerSpec,
@@ -66,6 +66,10 @@ export type {
   ImageService,
   ImageSummary,
   LoadedImage,
+  PullImageOptions,
+  PullReport,
+  PushImageOptions,
+  PushReport,
   ResolvedImage,
 } from './image/types.js';
 export { checkNodeVersion, NODE_VERSION, type NodeRelease, nodeRelease } from './node/node-release.js';

@@ -32,7 +32,10 @@ export const runCommand = defineCommand({
     }
     const engine = await ctx.engine();
     const onProgress = (event: ImageProgress) => {
-      if (event.phase !== 'cached') out.info(`image: ${event.phase}: ${event.message}`);
+      if (event.phase === 'cached') return;
+      // Of a layer's download, only its start and end (the pull command shows the bytes in between).
+      if (event.bytes !== undefined && event.bytes !== 0 && event.bytes !== event.totalBytes) return;
+      out.info(`image: ${event.phase}: ${event.message}`);
     };
 
     // The engine validates the spec before it creates anything; a spec the flags

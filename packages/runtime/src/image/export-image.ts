@@ -52,8 +52,9 @@ export async function saveArchive(
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: await Promise.all(
-      manifests.map(async ({ image }) => ({
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      manifests.map(async ({ image, manifest }) => ({
+        // A pulled image keeps its manifest as the registry sent it (Docker's media type, maybe).
+        mediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
         digest: image.manifestDigest,
         size: (await stat(blobs.path(image.manifestDigest))).size,
         annotations: {

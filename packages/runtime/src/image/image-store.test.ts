@@ -157,11 +157,14 @@ describe('image store', () => {
 
   it('reports references no source provides', async () => {
     const store = createImageStore(config(), { sources: [fakeSource()] });
-    const error = await caught(store.resolve('foo/bar:1'));
+    const error = await caught(store.resolve('cspec/bar:1'));
     expect(isCspecError(error, 'CSPEC_IMAGE_NOT_FOUND')).toBe(true);
     expect(error.message).toBe(
-      'image "foo/bar:1" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye|bookworm|trixie and cspec/postgres:15, cspec/postgres:17, cspec/mariadb:10.11, cspec/mariadb:11, cspec/redis:7 itself; other images come from archives (cspec image load / import); registry pulls are not supported yet',
+      'image "cspec/bar:1" is not in the cache and no source can provide it — cspec builds cspec/debian:bullseye|bookworm|trixie, cspec/postgres:15, cspec/postgres:17, cspec/mariadb:10.11, cspec/mariadb:11, cspec/redis:7 and cspec/node:<version> itself; other images come from registries (cspec image pull) or archives (cspec image load / import)',
     );
+    // A registry reference is pulled on first use, unless pulls are off.
+    const offline = await caught(store.resolve('foo/bar:1', { pull: 'never' }));
+    expect(isCspecError(offline, 'CSPEC_IMAGE_NOT_FOUND')).toBe(true);
     const invalid = await caught(store.resolve('Foo/Bar'));
     expect(isCspecError(invalid, 'CSPEC_INVALID_REFERENCE')).toBe(true);
   });

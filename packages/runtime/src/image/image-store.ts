@@ -19,6 +19,9 @@ import type { RuntimeConfig } from '../config.js';
 import { createBlobStore } from '../content/blob-store.js';
 import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
+import { parsePlatform } from '../registry/platform.js';
+import { pullImage } from '../registry/pull.js';
+import { pushImage } from '../registry/push.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
@@ -32,12 +35,15 @@ import { type ImageReference, parseReference } from './reference.js';
 import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
 import { createNodeImageSource } from './sources/node-image.js';
+import { createRegistrySource } from './sources/registry-pull.js';
 import { createServiceImageSource } from './sources/service-images.js';
 import { SERVICE_RECIPES } from './sources/service-recipes.js';
 import { createTagStore } from './tag-store.js';
 import type { ImageService, ImageSummary, ResolvedImage, ResolveImageOptions } from './types.js';
 
 const debug = createDebug('cspec:image');
+
+const REGISTRY_SOURCE = 'registry';
 
 /** What prune leaves alone because another process may be about to tag it. */
 const PRUNE_GRACE_MS = 10 * 60_000;
@@ -68,6 +74,8 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     createDebianBootstrapSource({ mirror: config.debianMirror }),
     createServiceImageSource(),
     createNodeImageSource({ dataDir: config.dataDir }),
+    // Last: whatever names a registry and no built-in source provides.
+    createRegistrySource(config.registry),
   ];
 
   // Manifests and configs are immutable: cache them by digest.
@@ -89,7 +97,8 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
 
   /** The image if its manifest, config and every layer are present; undefined otherwise. No hashing of content. */
   const lookup = async (ref: ImageReference): Promise<Found | undefined> => {
-    const manifestDigest = ref.digest ?? (await tags.get(ref.normalized))?.manifestDigest;
+    // A pinned reference is tagged with the image it was pulled as (its digest may be an index's).
+    const manifestDigest = (await tags.get(ref.normalized))?.manifestDigest ?? ref.digest;
     if (!manifestDigest) return undefined;
     try {
       const manifest = await readDocument<OciManifest>(manifestDigest);
@@ -122,7 +131,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
-      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')} ${Object.keys(SERVICE_RECIPES).join(', ')} and cspec/node:<version> itself; other images come from archives (cspec image load / import); registry pulls are not supported yet`,
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')}, ${Object.keys(SERVICE_RECIPES).join(', ')} and cspec/node:<version> itself; other images come from registries (cspec image pull) or archives (cspec image load / import)`,
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
 
@@ -131,10 +140,25 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       hint: 'list images with: npx cspec image ls',
     });
 
+  /** The cross-process lock for building or pulling one reference. */
+  const lockReference = async (ref: ImageReference, signal: AbortSignal | undefined) => {
+    await mkdir(locksDir, { recursive: true });
+    const lockName = createHash('sha256').update(ref.normalized).digest('hex').slice(0, 32);
+    return acquireFileLock(join(locksDir, `${lockName}.lock`), {
+      pollMs: 100,
+      ...(signal ? { signal } : {}),
+    });
+  };
+
   const obtain = async (ref: ImageReference, input: string, opts: ResolveImageOptions): Promise<Found> => {
     const cached = await lookupCurrent(ref);
     if (cached) return cached;
-    const source = ref.digest === undefined ? sources.find((s) => s.provides(ref)) : undefined;
+    const source = sources.find(
+      (s) =>
+        s.provides(ref) &&
+        (ref.digest === undefined || s.pinned === true) &&
+        (opts.pull !== 'never' || s.name !== REGISTRY_SOURCE),
+    );
     if (!source) throw notFound(input);
     source.check(ref);
     const onProgress = opts.onProgress ?? (() => {});
@@ -146,12 +170,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       return { image: { ...target.image, reference: ref.normalized }, manifestDigest: target.manifestDigest };
     }
 
-    await mkdir(locksDir, { recursive: true });
-    const lockName = createHash('sha256').update(ref.normalized).digest('hex').slice(0, 32);
-    const release = await acquireFileLock(join(locksDir, `${lockName}.lock`), {
-      pollMs: 100,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    const release = await lockReference(ref, opts.signal);
     try {
       // Another process may have built it while this one waited.
       const built = await lookupCurrent(ref);
@@ -211,6 +230,64 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         return cached.image;
       }
       return (await obtain(ref, reference, resolveOptions)).image;
+    },
+
+    async pull(reference, pullOptions = {}) {
+      const ref = parseReference(reference);
+      if (ref.domain === undefined) {
+        throw new CspecError(
+          'CSPEC_INVALID_REFERENCE',
+          `"${reference}" is in cspec's local namespace; it is built here, not pulled`,
+          {
+            hint: `run it (or: cspec image ls); to pull from a registry, name it, e.g. 127.0.0.1:5000/${ref.repository}:${ref.tag ?? 'latest'}`,
+          },
+        );
+      }
+      const platform = pullOptions.platform === undefined ? undefined : parsePlatform(pullOptions.platform);
+      const release = await lockReference(ref, pullOptions.signal);
+      try {
+        await sweep();
+        const result = await pullImage(
+          ref,
+          {
+            blobs,
+            layers,
+            tmpDir,
+            signal: pullOptions.signal,
+            onProgress: pullOptions.onProgress ?? (() => {}),
+          },
+          { registry: config.registry, platform },
+        );
+        await tags.set(ref.normalized, result.manifestDigest);
+        if (!(await lookup(ref))) {
+          throw new CspecError(
+            'CSPEC_INTERNAL',
+            `${ref.normalized} was pulled but its content cannot be read back`,
+          );
+        }
+        pullOptions.onProgress?.({ phase: 'done', message: `${ref.normalized} is ready` });
+        return { reference: ref.normalized, ...result };
+      } finally {
+        await release();
+      }
+    },
+
+    async push(reference, pushOptions = {}) {
+      const target = parseReference(reference);
+      const sourceName = pushOptions.source ?? reference;
+      const found = await lookup(parseReference(sourceName));
+      if (!found) {
+        throw new CspecError('CSPEC_IMAGE_NOT_FOUND', `cannot push "${sourceName}": it is not in the cache`, {
+          hint: 'list images with: npx cspec image ls',
+        });
+      }
+      const result = await pushImage(target, found.manifestDigest, {
+        blobs,
+        signal: pushOptions.signal,
+        onProgress: pushOptions.onProgress ?? (() => {}),
+        registry: config.registry,
+      });
+      return { reference: target.normalized, ...result };
     },
 
     async list(): Promise<ImageSummary[]> {

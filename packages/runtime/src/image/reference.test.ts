@@ -27,8 +27,13 @@ describe('parseReference', () => {
     expect(parseReference('postgres:16').normalized).toBe('docker.io/library/postgres:16');
     expect(parseReference('bitnami/redis:7.2').normalized).toBe('docker.io/bitnami/redis:7.2');
     expect(parseReference('docker.io/library/postgres:16').normalized).toBe('docker.io/library/postgres:16');
-    // "docker.io/postgres" is Docker Hub's official image too, but only bare names get library/.
-    expect(parseReference('docker.io/postgres').repository).toBe('postgres');
+    // "docker.io/postgres" is Docker Hub's official image too, as Docker normalizes it.
+    expect(parseReference('docker.io/postgres').normalized).toBe('docker.io/library/postgres:latest');
+    expect(parseReference('index.docker.io/bitnami/redis').normalized).toBe('docker.io/bitnami/redis:latest');
+    expect(parseReference('index.docker.io/redis:7').normalized).toBe('docker.io/library/redis:7');
+    expect(parseReference(`postgres@sha256:${'a'.repeat(64)}`).normalized).toBe(
+      `docker.io/library/postgres@sha256:${'a'.repeat(64)}`,
+    );
   });
 
   it('recognizes registry hosts by a dot, a port or localhost', () => {

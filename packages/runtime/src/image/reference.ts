@@ -21,6 +21,7 @@ export interface ImageReference {
 
 export const LOCAL_NAMESPACE = 'cspec';
 const DEFAULT_DOMAIN = 'docker.io';
+const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
 const MAX_NAME_LENGTH = 255;
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -99,10 +100,10 @@ export function parseReference(ref: string): ImageReference {
   }
 
   let repository = components.join('/');
-  if (domain === undefined && components[0] !== LOCAL_NAMESPACE) {
-    domain = DEFAULT_DOMAIN;
-    if (components.length === 1) repository = `library/${repository}`;
-  }
+  if (domain === undefined && components[0] !== LOCAL_NAMESPACE) domain = DEFAULT_DOMAIN;
+  // Docker Hub's other name, and its official images: `docker.io/postgres` is `docker.io/library/postgres`.
+  if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
+  if (domain === DEFAULT_DOMAIN && components.length === 1) repository = `library/${repository}`;
   if (tag === undefined && digest === undefined) tag = 'latest';
 
   const name = domain === undefined ? repository : `${domain}/${repository}`;

@@ -33,6 +33,8 @@ export const RECIPE_LABEL = 'dev.cspec.recipe';
 
 export interface ImageSource {
   readonly name: string;
+  /** Also provides digest-pinned references (`NAME@sha256:...`). @default false */
+  readonly pinned?: boolean;
   /** Whether this source is responsible for the reference. */
   provides(ref: ImageReference): boolean;
   /** Fails fast (before any lock or work) when the reference cannot be built, e.g. an unknown suite. */

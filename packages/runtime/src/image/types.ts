@@ -60,14 +60,58 @@ export interface ImageDetails {
 }
 
 export interface ImageProgress {
-  /** e.g. `bootstrap`, `commit`, `cached`. */
+  /** e.g. `bootstrap`, `commit`, `cached`; pulls: `resolve`, `download`, `exists`, `unpack`, `upload`. */
   readonly phase: string;
   readonly message: string;
+  /** What the bytes belong to, e.g. a layer's short digest. */
+  readonly item?: string;
+  readonly bytes?: number;
+  readonly totalBytes?: number;
 }
 
 export interface ResolveImageOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ImageProgress) => void;
+  /**
+   * `missing`: pull an image that is not cached from its registry; `never`:
+   * only the cache and the built-in sources (a registry reference that is not
+   * cached is CSPEC_IMAGE_NOT_FOUND). @default 'missing'
+   */
+  readonly pull?: 'missing' | 'never';
+}
+
+export interface PullImageOptions {
+  /** `OS/ARCH[/VARIANT]`, e.g. `linux/arm64`. @default linux and the host's architecture */
+  readonly platform?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ImageProgress) => void;
+}
+
+export interface PullReport {
+  /** Normalized reference, as tagged. */
+  readonly reference: string;
+  /** The image id (`sha256:` of its config). */
+  readonly id: string;
+  readonly manifestDigest: string;
+  readonly layers: number;
+  /** 0 when everything was here already. */
+  readonly layersDownloaded: number;
+  readonly bytesDownloaded: number;
+}
+
+export interface PushImageOptions {
+  /** The cached image to push under `reference`. @default the image tagged `reference` */
+  readonly source?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ImageProgress) => void;
+}
+
+export interface PushReport {
+  readonly reference: string;
+  readonly manifestDigest: string;
+  readonly blobsUploaded: number;
+  readonly blobsSkipped: number;
+  readonly bytesUploaded: number;
 }
 
 export interface ImagePruneReport {
@@ -89,6 +133,13 @@ export interface ImageService {
   /** Returns the cached image, or builds/pulls it from the source that knows the reference. */
   resolve(reference: string, options?: ResolveImageOptions): Promise<ResolvedImage>;
   list(): Promise<ImageSummary[]>;
+  /**
+   * Fetches the image from its registry (also when cached: a tag may have
+   * moved), downloading only the layers the store lacks, and tags it.
+   */
+  pull(reference: string, options?: PullImageOptions): Promise<PullReport>;
+  /** Uploads a cached image to the registry its reference names (`cspec image push`). */
+  push(reference: string, options?: PushImageOptions): Promise<PushReport>;
   /** Layers and history of a cached image (`image history`, `image tree`); never builds or pulls. */
   inspect(reference: string): Promise<ImageDetails>;
   /** Loads the images of a `docker save` archive or an OCI archive and tags them with their names. */

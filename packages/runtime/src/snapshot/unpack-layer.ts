@@ -26,6 +26,7 @@ import * as zlib from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
 import { CspecError } from '../errors.js';
 import { captureOutput } from '../util/capture-output.js';
+import { createZstdDecoder, detectCompression } from './compression.js';
 import { createLayeredRoot } from './layered-root.js';
 
 export interface UnpackOptions {
@@ -84,20 +85,9 @@ async function decompressed(input: Readable, label: string): Promise<Readable> {
     stream.once('error', (error) => decoder.destroy(error));
     return stream.pipe(decoder);
   };
-  if (head[0] === 0x1f && head[1] === 0x8b) return through(zlib.createGunzip());
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
-    const zstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-    if (!zstd) {
-      throw new CspecError(
-        'CSPEC_HOST_UNSUPPORTED',
-        `${label} is zstd-compressed, which needs Node 22.15 or newer`,
-        {
-          hint: 'run cspec on a newer Node, or use an image with gzip layers',
-        },
-      );
-    }
-    return through(zstd());
-  }
+  const compression = detectCompression(head);
+  if (compression === 'gzip') return through(zlib.createGunzip());
+  if (compression === 'zstd') return through(createZstdDecoder(label) as Transform);
   return stream;
 }
 

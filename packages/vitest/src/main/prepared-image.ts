@@ -60,7 +60,8 @@ export async function preparedImage(request: PrepareRequest): Promise<PreparedIm
 
 async function exists(engine: Engine, reference: string): Promise<boolean> {
   try {
-    await engine.images.resolve(reference);
+    // A prepared image exists only in this cache: never ask a registry for it.
+    await engine.images.resolve(reference, { pull: 'never' });
     return true;
   } catch (error) {
     if (isCspecError(error, 'CSPEC_IMAGE_NOT_FOUND')) return false;

@@ -101,6 +101,8 @@ function display(at: Instruction): string {
 }
 
 const ref = (manifest: string) => `cspec-build/step@${manifest}`;
+/** Step images exist only in this cache: a missing one is never asked of a registry. */
+const LOCAL_ONLY = { pull: 'never' } as const;
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 function envMap(env: readonly string[] | undefined): Map<string, string> {
@@ -166,7 +168,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
   await mkdir(tmpRoot, { recursive: true });
 
   const layersOf = async (stage: Stage) =>
-    stage.manifest ? (await host.images.resolve(ref(stage.manifest))).layerDirs : [];
+    stage.manifest ? (await host.images.resolve(ref(stage.manifest), LOCAL_ONLY)).layerDirs : [];
 
   /** Runs `make` unless the cache has its result; moves the stage on. */
   const step = async (
@@ -183,7 +185,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
     const hit = await host.cache.get(key);
     if (
       hit &&
-      (await host.images.resolve(ref(hit)).then(
+      (await host.images.resolve(ref(hit), LOCAL_ONLY).then(
         () => true,
         () => false,
       ))
@@ -344,7 +346,9 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
               }
             }
             fromLabel = `${at.flags.from}@${manifest ?? 'scratch'}`;
-            const layerDirs = manifest ? (await host.images.resolve(ref(manifest))).layerDirs : [];
+            const layerDirs = manifest
+              ? (await host.images.resolve(ref(manifest), LOCAL_ONLY)).layerDirs
+              : [];
             from = { kind: 'image', layerDirs, label: at.flags.from };
           }
           const tree = join(tmpRoot, `step-${index}`, 'upper');
