@@ -10,6 +10,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import type { BlobStore, Descriptor } from '../content/blob-store.js';
 import { CspecError } from '../errors.js';
 import { chainIds } from '../snapshot/chain-id.js';
+import { detectCompression } from '../snapshot/compression.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
 import { unpackLayer } from '../snapshot/unpack-layer.js';
 import { removeTree } from '../util/remove-tree.js';
@@ -39,13 +40,13 @@ export interface ImportedImage {
   readonly references: readonly string[];
 }
 
-const GZIP = Buffer.from([0x1f, 0x8b]);
-
+/** The layer's media type by what it is (its magic bytes), whatever the archive called it. */
 async function layerMediaType(path: string): Promise<string> {
-  const handle = createReadStream(path, { start: 0, end: 1 });
+  const handle = createReadStream(path, { start: 0, end: 3 });
   const chunks: Buffer[] = [];
   for await (const chunk of handle) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).equals(GZIP) ? `${MEDIA_TYPES.layerTar}+gzip` : MEDIA_TYPES.layerTar;
+  const compression = detectCompression(Buffer.concat(chunks));
+  return compression === 'none' ? MEDIA_TYPES.layerTar : `${MEDIA_TYPES.layerTar}+${compression}`;
 }
 
 /**
