@@ -41,7 +41,8 @@ export function runVitest(
 }
 
 /** This process's environment without the variables of the Vitest running this test. */
-function outsideVitest(): NodeJS.ProcessEnv {
+/** This process's environment without what the Vitest running this test set. */
+export function outsideVitest(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'TEST' && k !== 'NODE_ENV'),
   );
