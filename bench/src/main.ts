@@ -14,6 +14,7 @@ import { parallelPostgres } from './parallel-postgres.js';
 import { perTestDatabase } from './per-test-database.js';
 import { postgresReady } from './postgres-ready.js';
 import { trivialStart } from './trivial-start.js';
+import { wholeSuite } from './whole-suite.js';
 
 function leftovers(): string[] {
   const found: string[] = [];
@@ -67,7 +68,7 @@ const checkLeftovers = (scenario: string) => {
 };
 
 // BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database,
-// parallel-postgres, matrix, memory).
+// parallel-postgres, matrix, whole-suite, memory).
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 const scenarios = [];
@@ -141,6 +142,18 @@ if (wanted('matrix')) {
   process.stdout.write(
     `three at once / slowest single release: ${m.ratios.parallel3ToSlowestSingle} with --parallel 3, ${m.ratios.defaultToSlowestSingle} by default (goal ≤ 1.5); / in sequence: ${m.ratios.parallel3ToSequence}\n`,
   );
+}
+
+if (wanted('whole-suite')) {
+  const suiteRounds = Number(process.env.BENCH_SUITE_ROUNDS ?? 5);
+  const suite = await wholeSuite({ rounds: suiteRounds, warmup: 1, log });
+  scenarios.push(suite);
+  checkLeftovers('whole-suite');
+  table(
+    `examples/postgres-per-test, ${suite.tests} tests, whole vitest run (${suiteRounds} rounds after 1 warm-up, interleaved)`,
+    suite.results,
+  );
+  process.stdout.write(`cspec / testcontainers: ${suite.ratio}\n`);
 }
 
 if (wanted('memory')) {
