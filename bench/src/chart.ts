@@ -50,6 +50,7 @@ export function chartRows(): Row[] {
     (d) => (d.ratios as R | undefined)?.poolToTestcontainersContainer ?? Number.NaN,
     0.05,
   );
+  add('a whole suite / testcontainers', 'whole-suite', (d) => d.ratio as number);
   add('3 releases at once / slowest one', 'matrix', (d) => (d.ratios as R).parallel3ToSlowestSingle!, 1.5);
   add('memory per container / Docker', 'memory', (d) => d.ratio as number);
   return rows;
