@@ -12,20 +12,12 @@ import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigOverrides, resolveConfig } from '../../packages/runtime/src/config.js';
 import { createImageStore, type ImageStore } from '../../packages/runtime/src/image/image-store.js';
+import { caught } from '../support/caught.js';
 import { type RegistryServer, startRegistry } from './registry-server.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
 
 const PASSWORD = 'correct-horse-battery';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-
-async function caught(promise: Promise<unknown>): Promise<Error & { code?: string; hint?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
-}
 
 describe('registry authentication', () => {
   let dir: string;

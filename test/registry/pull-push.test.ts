@@ -21,6 +21,7 @@ import {
   type Engine,
   resolveConfig,
 } from '../../packages/runtime/src/index.js';
+import { caught } from '../support/caught.js';
 import { IMAGE } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
 import { startProxy } from './proxy.js';
@@ -43,15 +44,6 @@ async function tarOf(files: Record<string, string>): Promise<Buffer> {
   p.finalize();
   await reading;
   return Buffer.concat(chunks);
-}
-
-async function caught(promise: Promise<unknown>): Promise<Error & { code?: string; hint?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
 }
 
 describe('registry pull and push', () => {
