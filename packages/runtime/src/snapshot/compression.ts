@@ -7,7 +7,7 @@
  * large layers and one more dependency to trust with untrusted input.
  */
 import { spawn } from 'node:child_process';
-import { Duplex, Readable, type Transform } from 'node:stream';
+import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { CspecError } from '../errors.js';
 
@@ -48,9 +48,11 @@ export function createZstdDecoder(label: string, zstdBinary = 'zstd'): Duplex {
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   exited.catch(() => {});
+  // Read from the start: Node drains (and drops) a child's unread output when it exits.
+  const decoded = child.stdout.pipe(new PassThrough());
   // The output ends only once zstd has exited well: a damaged frame is an error, not a short tar.
   async function* output() {
-    yield* child.stdout;
+    yield* decoded;
     const { code, signal } = await exited;
     if (code !== 0) {
       throw new CspecError(

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
 import type { Descriptor } from '../../content/blob-store.js';
 import { abortError, CspecError } from '../../errors.js';
 import { chainIds } from '../../snapshot/chain-id.js';
@@ -114,10 +115,13 @@ export async function tidy(dir: string): Promise<void> {
 }
 
 /** Streams a GNU tar of `dir` (numeric owners, xattrs, sorted) into the blob store: its digest is the diff id. */
-async function tarIntoBlobs(dir: string, ctx: SourceContext): Promise<Descriptor> {
+export async function tarIntoBlobs(dir: string, ctx: SourceContext): Promise<Descriptor> {
   const child = spawn('tar', ['--numeric-owner', '--xattrs', '--sort=name', '-cf', '-', '-C', dir, '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Read from the start: Node drains (and drops) a child's unread output when it exits, and a
+  // small tree can be archived before the blob store has begun to read.
+  const output = child.stdout.pipe(new PassThrough());
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -131,7 +135,7 @@ async function tarIntoBlobs(dir: string, ctx: SourceContext): Promise<Descriptor
   try {
     let descriptor: Descriptor;
     try {
-      descriptor = await ctx.blobs.ingest(child.stdout);
+      descriptor = await ctx.blobs.ingest(output);
     } catch (error) {
       child.kill('SIGKILL');
       await exited.catch(() => undefined);
