@@ -10,8 +10,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createEngine } from '@cspec/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaks, waitForNoLeaks } from '../support/leaks.js';
+import { openTerminal } from '../support/tmux.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'packages/cli/dist/bin.js');
@@ -71,14 +73,26 @@ function treeHash(dir: string, skip: readonly string[] = []): string {
 
 let reports: string;
 
-beforeAll(() => {
+// On a cold cache the releases and the example's Postgres are built here (debootstrap, about
+// a minute each), so that no test pays for it within its own timeout.
+beforeAll(async () => {
   try {
     execFileSync('npx', ['tsc', '-b'], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
   } catch (error) {
     throw new Error(`npx tsc -b failed:\n${(error as { stdout?: string }).stdout ?? ''}`);
   }
   reports = mkdtempSync(join(tmpdir(), 'cspec-test-reports-'));
-});
+  const engine = await createEngine();
+  try {
+    await Promise.all(
+      [...DISTROS.split(',').map((d) => `cspec/${d}`), 'cspec/postgres:17', 'cspec/redis:7'].map((image) =>
+        engine.images.resolve(image),
+      ),
+    );
+  } finally {
+    await engine.close();
+  }
+}, 900_000);
 
 afterAll(() => {
   rmSync(reports, { recursive: true, force: true });
@@ -152,6 +166,58 @@ describe('cspec test --distro', () => {
       /name="on debian:bullseye (&gt;|>) needs dpkg 1.21 or later" time="[\d.]+">\s*<failure message="AssertionError: dpkg 1.20.\d+ is too old/,
     );
     expect(xml).toMatch(/at .*test\/debian.test.ts:\d+:\d+/);
+  });
+});
+
+describe('cspec test on a terminal (read back from tmux)', () => {
+  it('redraws one live line per distribution in place, then prints a readable table', async () => {
+    const term = openTerminal([process.execPath, BIN, 'test', '--distro', 'debian:bookworm,debian:trixie'], {
+      cwd: EXAMPLE,
+      env: { GITHUB_ACTIONS: '', TERM: 'xterm-256color' },
+      columns: 110,
+      rows: 45,
+    });
+    const screens: string[][] = [];
+    try {
+      const end = Date.now() + 180_000;
+      for (;;) {
+        const screen = term.screen();
+        screens.push(screen);
+        if (screen.some((l) => /^\[exit \d+\]$/.test(l))) break;
+        if (Date.now() > end) throw new Error(`cspec test did not end:\n${screen.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      term.close();
+    }
+    const last = screens.at(-1) as string[];
+    const shown = last.join('\n');
+    expect(last, shown).toContain('[exit 0]');
+    const live = (screen: readonly string[], distro: string) =>
+      screen.filter((l) => new RegExp(`^\\S ${distro} `).test(l));
+    // While the suites run: each distribution has exactly one line, with a spinner and its counts so far.
+    const running = screens.filter((s) => s.some((l) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] debian:/.test(l)));
+    expect(running.length, shown).toBeGreaterThan(3);
+    for (const screen of running) {
+      for (const distro of ['debian:bookworm', 'debian:trixie']) {
+        expect(live(screen, distro), screen.join('\n')).toHaveLength(1);
+      }
+    }
+    // The elapsed time ticks on the same row: the line was redrawn in place, not printed again.
+    const rowOf = (screen: readonly string[]) => screen.findIndex((l) => / debian:bookworm /.test(l));
+    const times = new Set(running.map((s) => s[rowOf(s)]?.match(/(\d+\.\d)s/)?.[1]));
+    expect(times.size, shown).toBeGreaterThan(1);
+    expect(new Set(running.map(rowOf)).size, shown).toBe(1);
+    // At the end: ✔ on both lines, then the table, each cell readable on its own.
+    expect(live(last, 'debian:bookworm')[0]).toMatch(
+      /^✔ debian:bookworm +\d+\.\ds {2}5 passed, 0 failed, 1 skipped$/,
+    );
+    expect(live(last, 'debian:trixie')[0]).toMatch(
+      /^✔ debian:trixie +\d+\.\ds {2}5 passed, 0 failed, 1 skipped$/,
+    );
+    expect(shown).toMatch(/^DISTRIBUTION +PASSED +FAILED +SKIPPED +DURATION +RESULT$/m);
+    expect(shown).toMatch(/^debian:bookworm +5 +0 +1 +\d+\.\ds +✔ passed$/m);
+    expect(shown).toMatch(/^debian:trixie +5 +0 +1 +\d+\.\ds +✔ passed$/m);
   });
 });
 
