@@ -94,7 +94,8 @@ export function createLayerStore(root: string, tmpDir: string): LayerStore {
     },
     async remove(chainId) {
       const target = dirOf(chainId);
-      // The short link first: a link never outlives its layer (one left by a crash here is made again on use).
+      // The short link goes first, so it never outlives its layer (if this process dies before the
+      // layer goes, the next mount makes the link again).
       await removeLayerLink(join(target, 'fs'));
       // Move it out of sight first, so no reader ever sees a half-removed layer.
       await mkdir(tmpDir, { recursive: true });

@@ -173,7 +173,7 @@ export async function stageCopy(req: CopyRequest): Promise<string> {
       const destPath = destIsDir ? posix.join(req.dest, basename(src)) : req.dest;
       await makeParents(req.tree, posix.dirname(destPath), req.target);
       const layers = [...from.layerDirs].reverse();
-      assertOverlayFits({ lowerDirs: layers.map(layerLinkPath) }, `image ${from.label}`);
+      assertOverlayFits({ lowerDirs: layers.map(layerLinkPath) }, `the image of --from=${from.label}`);
       const lower = (await ensureLayerLinks(layers)).join(':');
       const script = [
         'set -e',
