@@ -13,6 +13,8 @@ import { memory } from './memory.js';
 import { parallelPostgres } from './parallel-postgres.js';
 import { perTestDatabase } from './per-test-database.js';
 import { postgresReady } from './postgres-ready.js';
+import { pull } from './pull.js';
+import { rootfs } from './rootfs.js';
 import { trivialStart } from './trivial-start.js';
 import { wholeSuite } from './whole-suite.js';
 
@@ -68,7 +70,7 @@ const checkLeftovers = (scenario: string) => {
 };
 
 // BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database,
-// parallel-postgres, matrix, whole-suite, memory).
+// parallel-postgres, matrix, whole-suite, memory, rootfs, pull).
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 const scenarios = [];
@@ -162,6 +164,33 @@ if (wanted('memory')) {
   checkLeftovers('memory');
   process.stdout.write(
     `\nmemory beside each running container (${mem.containers} detached, one port each): cspec ${mem.perContainerMiB.cspec} MiB, docker ${mem.perContainerMiB.docker} MiB (ratio ${mem.ratio})\n`,
+  );
+}
+
+// Image store: preparing a cached image's root filesystem (rootfs), pulling from a local registry (pull).
+if (wanted('rootfs')) {
+  const r = await rootfs({ rounds, warmup, log });
+  scenarios.push(r);
+  checkLeftovers('rootfs');
+  table(
+    `root filesystem of a cached image (${rounds} rounds after ${warmup} warm-up, interleaved)`,
+    r.results,
+  );
+  process.stdout.write(
+    `prepared root, 10 layers: ${r.preparedMs['10 layers']} ms, 1 layer: ${r.preparedMs['1 layer']} ms (goal ≤ ${r.goalMs}; process starts of the mount step taken off); steps ${JSON.stringify(r.stepsMs)}\n`,
+  );
+}
+if (wanted('pull')) {
+  const pullRounds = Number(process.env.BENCH_PULL_ROUNDS ?? 5);
+  const p = await pull({ rounds: pullRounds, warmup: 1, log });
+  scenarios.push(p);
+  checkLeftovers('pull');
+  table(
+    `pull ${p.image} (${Math.round(p.bytes / 1e6)} MB, ${p.layers} layers) from 127.0.0.1 (${pullRounds} rounds after 1 warm-up, interleaved)`,
+    p.results,
+  );
+  process.stdout.write(
+    `MB/s: cspec ${p.throughputMBps.cspec}, skopeo ${p.throughputMBps.skopeo}; cspec / skopeo time: ${p.ratio}; cspec download ${p.cspecPhasesMs.download} ms + unpack ${p.cspecPhasesMs.unpack} ms\n`,
   );
 }
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { resolveConfig } from '../../packages/runtime/src/config.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { createImageStore, type ImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { hostArchitecture } from '../../packages/runtime/src/image/oci.js';
+import { ensureLayerLinks } from '../../packages/runtime/src/snapshot/layer-links.js';
 
 type Entry = {
   name: string;
@@ -215,6 +216,8 @@ describe('loading image archives', () => {
     await store.load(await write('oci.tar', await ociArchive([l1, l2])));
     await store.load(await write('docker.tar', await dockerArchive([l1])));
     const ociLayers = (await store.resolve('example.test/oci/app:1')).layerDirs;
+    // Their short links (made by the first mount) go with the layers.
+    const links = await ensureLayerLinks(ociLayers);
     await store.remove('example.test/oci/app:1');
     // Just written: the grace period keeps it all.
     expect(await store.prune({ layerDirsInUse: new Set() })).toEqual({
@@ -231,6 +234,7 @@ describe('loading image archives', () => {
     expect(report.bytesFreed).toBeGreaterThan(0);
     expect((await store.resolve('example.test/docker/app:2')).layerDirs).toEqual([ociLayers[0]]);
     expect(await store.usage()).toMatchObject({ images: 1, layers: 1 });
+    expect(await readdir(join(dir, 'data', 'l'))).toEqual([basename(links[0]!)]);
   });
 
   it('imports a root filesystem tar as a one-layer image', async () => {

@@ -11,7 +11,9 @@ import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
 import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
+import { ensureLayerLinks, layerLinkPath } from '../snapshot/layer-links.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
+import { assertOverlayFits } from '../snapshot/overlay-limits.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
 import { withImageHealthcheck } from '../wait/spec.js';
 import { describeWait } from '../wait/wait-for.js';
@@ -118,6 +120,14 @@ export async function startContainer(
   const name = spec.name ?? defaultContainerName(id);
   const paths = containerPaths(ctx.config, id, writableDirFor(ctx.config, id, spec.writableLayer));
   const hostname = spec.hostname ?? id.slice(0, 12);
+  // Layers are mounted through their short links; an image that cannot be mounted fails here, before anything exists.
+  assertOverlayFits(
+    {
+      lowerDirs: image.layerDirs.map(layerLinkPath),
+      otherOptions: [`upperdir=${paths.upper}`, `workdir=${paths.work}`],
+    },
+    `image ${image.reference}`,
+  );
   let state: ContainerState = {
     version: 1,
     id,
@@ -207,7 +217,7 @@ export async function startContainer(
       },
       hostname,
       rootPath: paths.rootfs,
-      lowerDirs: image.layerDirs,
+      lowerDirs: await ensureLayerLinks(image.layerDirs),
       upperDir: paths.upper,
       workDir: paths.work,
       mounts: spec.mounts ?? [],

@@ -11,6 +11,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '../content/blob-store.js';
 import { chainIds } from '../snapshot/chain-id.js';
+import { removeLayerLink } from '../snapshot/layer-links.js';
 import { removeTree } from '../util/remove-tree.js';
 import type { OciImageConfig, OciManifest } from './oci.js';
 import type { TagRecord } from './tag-store.js';
@@ -79,6 +80,7 @@ export async function pruneStore(input: PruneInput): Promise<PruneReport> {
     const chain = (await readFile(join(dir, 'chain-id'), 'utf8').catch(() => '')).trim();
     if (keepChains.has(chain) || input.layerDirsInUse.has(join(dir, 'fs')) || !(await old(dir))) continue;
     bytesFreed += await treeSize(dir);
+    await removeLayerLink(join(dir, 'fs'));
     await removeTree(dir);
     layersRemoved++;
   }

@@ -10,6 +10,8 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { abortError, CspecError } from '../errors.js';
+import { ensureLayerLinks, layerLinkPath } from './layer-links.js';
+import { assertOverlayFits } from './overlay-limits.js';
 
 export interface ExportTreeInput {
   /** The container's writable layer (overlay upper directory). */
@@ -27,9 +29,19 @@ const SCRIPT = [
 ].join('\n');
 
 /** Writes the tar to `output`; resolves when it is complete. */
-export function exportTree(input: ExportTreeInput, output: Writable, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal, 'the export'));
-  const lower = [input.upper, ...[...input.layerDirs].reverse()].join(':');
+export async function exportTree(
+  input: ExportTreeInput,
+  output: Writable,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (signal?.aborted) throw abortError(signal, 'the export');
+  const layers = [...input.layerDirs].reverse();
+  assertOverlayFits(
+    { lowerDirs: [input.upper, ...layers.map(layerLinkPath)] },
+    "the container's image",
+    layers.length,
+  );
+  const lower = [input.upper, ...(await ensureLayerLinks(layers))].join(':');
   return new Promise((resolve, reject) => {
     const child = spawn(
       'unshare',

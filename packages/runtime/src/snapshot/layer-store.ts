@@ -1,8 +1,9 @@
 /**
  * Unpacked, read-only layers keyed by chain id (see chain-id.ts), used as
  * overlay lower directories: `<root>/<first 16 hex of the chain id>/fs`, with
- * the full id in `<root>/<short>/chain-id`. Names are short so the overlay
- * mount options of a many-layer image stay within one page. A layer is
+ * the full id in `<root>/<short>/chain-id`. Overlay mounts name a layer by
+ * its shorter link in `<root>/../l/` (see layer-links.ts), so the mount
+ * options of a many-layer image stay within one page. A layer is
  * published by renaming a finished tree into place, so a layer directory is
  * either absent or complete.
  */
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { CspecError } from '../errors.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
+import { removeLayerLink } from './layer-links.js';
 
 export interface LayerStore {
   /** The unpacked tree (`.../fs`) of a layer, or undefined if it is not here. */
@@ -92,6 +94,9 @@ export function createLayerStore(root: string, tmpDir: string): LayerStore {
     },
     async remove(chainId) {
       const target = dirOf(chainId);
+      // The short link goes first, so it never outlives its layer (if this process dies before the
+      // layer goes, the next mount makes the link again).
+      await removeLayerLink(join(target, 'fs'));
       // Move it out of sight first, so no reader ever sees a half-removed layer.
       await mkdir(tmpDir, { recursive: true });
       const doomed = tempPath(tmpDir, 'removed-layer');

@@ -23,7 +23,9 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { basename, join, posix, relative, resolve } from 'node:path';
+import { ensureLayerLinks, layerLinkPath } from '../../snapshot/layer-links.js';
 import type { LayeredRoot } from '../../snapshot/layered-root.js';
+import { assertOverlayFits } from '../../snapshot/overlay-limits.js';
 
 export interface Owner {
   readonly uid: number;
@@ -170,7 +172,9 @@ export async function stageCopy(req: CopyRequest): Promise<string> {
       const src = posix.resolve('/', source);
       const destPath = destIsDir ? posix.join(req.dest, basename(src)) : req.dest;
       await makeParents(req.tree, posix.dirname(destPath), req.target);
-      const lower = [...from.layerDirs].reverse().join(':');
+      const layers = [...from.layerDirs].reverse();
+      assertOverlayFits({ lowerDirs: layers.map(layerLinkPath) }, `the image of --from=${from.label}`);
+      const lower = (await ensureLayerLinks(layers)).join(':');
       const script = [
         'set -e',
         'mount -t overlay overlay -o "ro,lowerdir=$2" "$1"',
