@@ -48,7 +48,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const teardown = createTeardownContext(config);
   const ctx: EngineContext = {
     ...teardown,
-    images: createImageStore(config),
+    // Service images are Dockerfile builds: the store runs them through this engine.
+    images: createImageStore(config, { buildDockerfile: (o) => engine.build(o) }),
     swapLimitSupported: swapLimitSupported(teardown.cgroups.mode),
   };
   const owned = new Map<string, NativeContainer>();
