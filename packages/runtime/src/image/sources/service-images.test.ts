@@ -3,6 +3,7 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BuildOptions } from '../build/builder.js';
 import { parseDockerfile } from '../build/dockerfile.js';
 import { parseReference } from '../reference.js';
 import type { SourceContext } from '../source.js';
@@ -64,6 +65,32 @@ describe('service image recipes', () => {
     expect(chmodded).not.toBe(first);
     writeFileSync(join(dir, 'Dockerfile'), `${readFileSync(join(dir, 'Dockerfile'), 'utf8')}\n# changed\n`);
     expect(recipeFingerprint(dir, { SUITE: 'bookworm' })).not.toBe(chmodded);
+  });
+
+  it("builds the image's directory with its build arguments and the fingerprint, reporting the steps", async () => {
+    const source = createServiceImageSource();
+    const ref = parseReference('cspec/postgres:17');
+    const asked: BuildOptions[] = [];
+    const progress: string[] = [];
+    const ctx = {
+      signal: undefined,
+      onProgress: (e: { message: string }) => progress.push(e.message),
+      buildDockerfile: async (options: BuildOptions) => {
+        asked.push(options);
+        options.onProgress?.({ type: 'step', index: 1, total: 2, line: 4, instruction: 'FROM x' });
+        options.onProgress?.({ type: 'cached', index: 1 });
+        return { id: 'sha256:id', manifestDigest: 'sha256:built', reference: undefined, steps: [] };
+      },
+    } as unknown as SourceContext;
+    expect(await source.build(ref, ctx)).toEqual({ manifestDigest: 'sha256:built' });
+    expect(asked).toMatchObject([
+      {
+        context: join(SERVICE_IMAGES_DIR, 'postgres'),
+        buildArgs: { SUITE: 'trixie', PG_MAJOR: '17', CSPEC_RECIPE: source.fingerprint?.(ref) },
+      },
+    ]);
+    expect(asked[0]?.tag).toBeUndefined();
+    expect(progress).toEqual(['cspec/postgres:17: step 1/2 FROM x', 'cspec/postgres:17: step 1/2 cached']);
   });
 
   it('a missing recipe directory, or a store without an engine, is a clear error', async () => {
