@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import { writeChart } from './chart.js';
+import { imageBuild } from './image-build.js';
 import { matrix } from './matrix.js';
 import { memory } from './memory.js';
 import { parallelPostgres } from './parallel-postgres.js';
@@ -70,7 +71,7 @@ const checkLeftovers = (scenario: string) => {
 };
 
 // BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database,
-// parallel-postgres, matrix, whole-suite, memory, rootfs, pull).
+// parallel-postgres, matrix, whole-suite, memory, rootfs, pull, image-build).
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 const scenarios = [];
@@ -191,6 +192,19 @@ if (wanted('pull')) {
   );
   process.stdout.write(
     `MB/s: cspec ${p.throughputMBps.cspec}, skopeo ${p.throughputMBps.skopeo}; cspec / skopeo time: ${p.ratio}; cspec download ${p.cspecPhasesMs.download} ms + unpack ${p.cspecPhasesMs.unpack} ms\n`,
+  );
+}
+if (wanted('image-build')) {
+  const buildRounds = Number(process.env.BENCH_BUILD_ROUNDS ?? 5);
+  const built = await imageBuild({ rounds: buildRounds, log });
+  scenarios.push(built);
+  checkLeftovers('image-build');
+  table(
+    `built-in images: cold build, warm rebuild with every step cached (${buildRounds} rounds)`,
+    built.results,
+  );
+  process.stdout.write(
+    `disk saved by sharing the cspec/debian layer: ${(built.sharedBytesSaved / 2 ** 20).toFixed(0)} MiB\n`,
   );
 }
 

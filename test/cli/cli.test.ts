@@ -403,6 +403,15 @@ describe('other commands', () => {
       const usage = await cspec(['image', 'build', '--build-arg', 'novalue', dir]);
       expect(usage.code).toBe(2);
       expect(usage.stderr).toMatch(/^error: invalid --build-arg "novalue" — use NAME=value/m);
+      // More interfaces than loopback only on the host's network.
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${IMAGE}\nRUN test "$(grep -c : /proc/net/dev)" -gt 1\n`);
+      const isolated = await cspec(['image', 'build', '--network', 'none', dir]);
+      expect(isolated.stderr).toMatch(/^error: .*Dockerfile:2: RUN .* exited with 1/m);
+      const host = await cspec(['image', 'build', '--network', 'host', dir]);
+      expect(host.code, host.stderr).toBe(0);
+      const network = await cspec(['image', 'build', '--network', 'bridge', dir]);
+      expect(network.code).toBe(2);
+      expect(network.stderr).toMatch(/^error: invalid --network "bridge" — use default, none or host/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await cspec(['image', 'rm', tag]);

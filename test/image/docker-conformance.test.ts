@@ -4,7 +4,9 @@
  * directories, hard links to files of lower layers, symbolic links, a device
  * node, a fifo, odd modes and owners. `docker save` hands it to
  * `cspec image load`, and the root filesystem cspec mounts must be the one
- * `docker export` gives for a container of the same image.
+ * `docker export` gives for a container of the same image. Then cspec builds
+ * the same Dockerfile itself (`cspec image build`), and the root filesystem of
+ * its layers must be that same tree.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -107,25 +109,38 @@ async function walkTree(root: string): Promise<Tree> {
   return tree;
 }
 
-describe('image load matches Docker', () => {
+/** The tree of the image's layers, mounted read-only as overlay lower dirs. */
+async function mountedTree(layerDirs: readonly string[], mountpoint: string): Promise<Tree> {
+  await mkdir(mountpoint);
+  const lowerdir = [...layerDirs].reverse().join(':');
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowerdir}`, mountpoint]);
+  try {
+    return await walkTree(mountpoint);
+  } finally {
+    execFileSync('umount', [mountpoint]);
+  }
+}
+
+/** Where two trees differ: `path: docker ... / cspec ...`. */
+function differences(theirs: Tree, ours: Tree): string[] {
+  const out: string[] = [];
+  for (const [path, value] of theirs) {
+    if (ours.get(path) !== value) out.push(`${path}: docker ${value} / cspec ${ours.get(path) ?? 'missing'}`);
+  }
+  for (const path of ours.keys()) if (!theirs.has(path)) out.push(`${path}: only in cspec`);
+  return out;
+}
+
+const BUILT = 'cspec-conformance/built:1';
+
+describe('image load and build match Docker', () => {
   let docker: DockerHandle;
   let work: string;
+  /** `docker export` of a container of Docker's build. */
+  let theirs: Tree;
   beforeAll(async () => {
     docker = await ensureDocker((line) => process.stderr.write(`[docker] ${line}\n`));
     work = await mkdtemp(join(tmpdir(), 'cspec-conformance-'));
-  }, 600_000);
-  afterAll(async () => {
-    await run('docker', ['rmi', '-f', 'cspec-conformance/layers:1', 'cspec-conformance/base:1']).catch(
-      () => {},
-    );
-    await docker?.stop();
-    await rm(work, { recursive: true, force: true });
-    await engine()
-      .images.remove('cspec-conformance/layers:1')
-      .catch(() => {});
-  }, 120_000);
-
-  it('a docker save of a tricky multi-layer image unpacks to the tree docker export shows', async () => {
     const base = await engine().images.resolve(IMAGE);
     await importIntoDocker(base.layerDirs[0]!, 'cspec-conformance/base:1');
     await mkdir(join(work, 'context'));
@@ -134,8 +149,6 @@ describe('image load matches Docker', () => {
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
       maxBuffer: 16 * 1024 * 1024,
     });
-    const archive = join(work, 'image.tar');
-    await run('docker', ['save', '-o', archive, 'cspec-conformance/layers:1']);
     const exported = join(work, 'export.tar');
     const { stdout: id } = await run('docker', ['create', 'cspec-conformance/layers:1', 'true']);
     try {
@@ -143,6 +156,24 @@ describe('image load matches Docker', () => {
     } finally {
       await run('docker', ['rm', '-f', id.trim()]);
     }
+    theirs = await exportedTree(exported);
+  }, 600_000);
+  afterAll(async () => {
+    await run('docker', ['rmi', '-f', 'cspec-conformance/layers:1', 'cspec-conformance/base:1']).catch(
+      () => {},
+    );
+    await docker?.stop();
+    await rm(work, { recursive: true, force: true });
+    for (const tag of ['cspec-conformance/layers:1', 'cspec-conformance/base:1', BUILT]) {
+      await engine()
+        .images.remove(tag)
+        .catch(() => {});
+    }
+  }, 120_000);
+
+  it('a docker save of a tricky multi-layer image unpacks to the tree docker export shows', async () => {
+    const archive = join(work, 'image.tar');
+    await run('docker', ['save', '-o', archive, 'cspec-conformance/layers:1']);
     const { stdout: dockerId } = await run('docker', [
       'image',
       'inspect',
@@ -156,25 +187,8 @@ describe('image load matches Docker', () => {
     const image = await engine().images.resolve('cspec-conformance/layers:1');
     expect(image.layerDirs.length).toBeGreaterThanOrEqual(6);
 
-    const mountpoint = join(work, 'mnt');
-    await mkdir(mountpoint);
-    const lowerdir = [...image.layerDirs].reverse().join(':');
-    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowerdir}`, mountpoint]);
-    let ours: Tree;
-    try {
-      ours = await walkTree(mountpoint);
-    } finally {
-      execFileSync('umount', [mountpoint]);
-    }
-    const theirs = await exportedTree(exported);
-
-    const differences: string[] = [];
-    for (const [path, value] of theirs) {
-      if (ours.get(path) !== value)
-        differences.push(`${path}: docker ${value} / cspec ${ours.get(path) ?? 'missing'}`);
-    }
-    for (const path of ours.keys()) if (!theirs.has(path)) differences.push(`${path}: only in cspec`);
-    expect(differences).toEqual([]);
+    const ours = await mountedTree(image.layerDirs, join(work, 'mnt-loaded'));
+    expect(differences(theirs, ours)).toEqual([]);
     // The tricky paths are really there (a guard against comparing two empty trees).
     expect(theirs.get('opt/keep')).toMatch(/^file 644 42:42 11 /);
     expect(theirs.get('opt/app/b')).toBeDefined();
@@ -194,6 +208,29 @@ describe('image load matches Docker', () => {
     await c.wait();
     expect(await c.logText()).toBe('file-again\ntwo\nb\nwhiteout-ok\n');
     await c.remove();
+  });
+
+  it('cspec image build of the same Dockerfile makes the same tree', async () => {
+    // The same base under the same name, in cspec's cache.
+    await engine().images.tag(
+      'cspec-conformance/base:1',
+      (await engine().images.inspect(IMAGE)).manifestDigest,
+    );
+    const built = await engine().build({ context: join(work, 'context'), tag: BUILT });
+    expect(built.steps.map((s) => s.instruction.slice(0, 4))).toEqual([
+      'RUN ',
+      'RUN ',
+      'RUN ',
+      'RUN ',
+      'RUN ',
+    ]);
+    const image = await engine().images.resolve(BUILT);
+    expect(image.layerDirs).toHaveLength(6);
+    const ours = await mountedTree(image.layerDirs, join(work, 'mnt-built'));
+    expect(differences(theirs, ours)).toEqual([]);
+    expect(ours.get('opt/keep')).toMatch(/^file 644 42:42 11 /);
+    expect(ours.get('opt/null')).toBe('character-device 644 0:0 1:3');
+    expect(ours.get('opt/hardlink')).toBe(ours.get('etc/debian_version'));
   });
 
   it('docker load reads what cspec image save writes', async () => {

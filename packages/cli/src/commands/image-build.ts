@@ -1,9 +1,11 @@
-import type { BuildProgress } from '@cspec/runtime';
+import type { BuildOptions, BuildProgress } from '@cspec/runtime';
 import ora, { type Ora } from 'ora';
 import { defineCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+
+const NETWORK_MODES: readonly BuildOptions['network'][] = ['default', 'none', 'host'];
 
 /** Plain lines per step, as `docker build --progress=plain` does; RUN output indented, line by line. */
 function reporter(out: Output, quiet: boolean): (event: BuildProgress) => void {
@@ -92,10 +94,12 @@ function liveReporter(out: Output, quiet: boolean) {
 export const imageBuildCommand = defineCommand({
   name: 'image build',
   summary: 'Build an image from a Dockerfile',
-  usage: 'image build [-t NAME] [-f DOCKERFILE] [--build-arg K=V]... [--target STAGE] [-q] CONTEXT',
+  usage:
+    'image build [-t NAME] [-f DOCKERFILE] [--build-arg K=V]... [--target STAGE] [--network MODE] [-q] CONTEXT',
   examples: [
     'cspec image build -t my/app:1 .',
     'cspec image build -t my/app:test -f docker/Dockerfile --build-arg NODE_ENV=test --target test .',
+    'cspec image build --network host -t my/tools:1 .',
   ],
   flags: [
     { name: 'tag', short: 't', type: 'string', placeholder: 'NAME', description: 'Tag the image NAME[:TAG]' },
@@ -113,6 +117,12 @@ export const imageBuildCommand = defineCommand({
       description: 'A value for an ARG of the Dockerfile',
     },
     { name: 'target', type: 'string', placeholder: 'STAGE', description: 'Build up to this stage' },
+    {
+      name: 'network',
+      type: 'string',
+      placeholder: 'MODE',
+      description: "RUN steps' network: default or none (loopback only), host (the host's)",
+    },
     { name: 'quiet', short: 'q', type: 'boolean', description: "Do not print RUN steps' output" },
   ],
   async run({ args, out, engine, signal }) {
@@ -129,6 +139,10 @@ export const imageBuildCommand = defineCommand({
     const file = args.string('file');
     const tag = args.string('tag');
     const target = args.string('target');
+    const network = args.string('network') as BuildOptions['network'];
+    if (network !== undefined && !NETWORK_MODES.includes(network)) {
+      throw new UsageError(`invalid --network "${network}" — use default, none or host`, 'image build');
+    }
     const started = performance.now();
     const live = out.interactive ? liveReporter(out, args.boolean('quiet')) : undefined;
     const build = (await engine()).build({
@@ -136,6 +150,7 @@ export const imageBuildCommand = defineCommand({
       ...(file ? { dockerfile: file } : {}),
       ...(tag ? { tag } : {}),
       ...(target ? { target } : {}),
+      ...(network ? { network } : {}),
       buildArgs,
       signal,
       onProgress: live ? live.report : reporter(out, args.boolean('quiet')),

@@ -33,6 +33,13 @@ const LOG_TAIL_LINES = 30;
 export interface StartOptions extends RunOptions {
   readonly sessionId: string | null;
   readonly onRemoved: (id: string) => void;
+  /**
+   * Join this process's network namespace, with the host's resolv.conf (build
+   * steps with `RUN --network=host`; not in ContainerSpec). The spec must
+   * publish no ports and join no networks: those are set up in a namespace of its own.
+   * @default false
+   */
+  readonly hostNetwork?: boolean;
 }
 
 function commandFor(spec: ResolvedSpec, image: ResolvedImage): string[] {
@@ -167,7 +174,10 @@ export async function startContainer(
     const args = commandFor(spec, image);
     state = { ...state, command: args };
 
-    await Promise.all([writeFile(paths.hostname, `${hostname}\n`), writeFile(paths.resolvConf, RESOLV_CONF)]);
+    const resolvConf = options.hostNetwork
+      ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '')
+      : RESOLV_CONF;
+    await Promise.all([writeFile(paths.hostname, `${hostname}\n`), writeFile(paths.resolvConf, resolvConf)]);
     phase = 'setting up the network';
     const net = await ctx.network.setupContainer(
       {
@@ -223,7 +233,7 @@ export async function startContainer(
       mounts: spec.mounts ?? [],
       mountsDir: paths.mounts,
       etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
-      netnsPath: net.netnsPath,
+      netnsPath: options.hostNetwork ? `/proc/${process.pid}/ns/net` : net.netnsPath,
       cgroupsPath: ctx.cgroups.pathFor(id),
       resources: spec.resources,
       swapLimitSupported: ctx.swapLimitSupported,

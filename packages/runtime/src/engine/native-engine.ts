@@ -48,7 +48,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const teardown = createTeardownContext(config);
   const ctx: EngineContext = {
     ...teardown,
-    images: createImageStore(config),
+    // Service images are Dockerfile builds: the store runs them through this engine.
+    images: createImageStore(config, { buildDockerfile: (o) => engine.build(o) }),
     swapLimitSupported: swapLimitSupported(teardown.cgroups.mode),
   };
   const owned = new Map<string, NativeContainer>();
@@ -104,37 +105,43 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 
   const info = async (state: ContainerState): Promise<ContainerInfo> => (await handleFor(state)).info();
 
+  /** `engine.run`, and for build steps also with the host's network. */
+  const runContainer = async (
+    spec: ContainerSpec,
+    runOptions: RunOptions,
+    internal: { readonly hostNetwork?: boolean } = {},
+  ): Promise<NativeContainer> => {
+    if (closed) throw engineClosed();
+    const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, closing.signal]) : closing.signal;
+    const start = (async () => {
+      const sessionId = runOptions.detached ? null : (await getSession()).id;
+      return startContainer(ctx, spec, {
+        ...runOptions,
+        ...internal,
+        signal,
+        sessionId,
+        onRemoved: (id) => owned.delete(id),
+      });
+    })();
+    starting.add(start);
+    try {
+      const container = await start;
+      if (closed && !runOptions.detached) {
+        // close() ran while this container was starting: it must not outlive the engine.
+        await container.remove();
+        throw engineClosed();
+      }
+      if (!runOptions.detached) owned.set(container.id, container);
+      return container;
+    } finally {
+      starting.delete(start);
+    }
+  };
+
   const engine: Engine = {
     kind: 'native',
     images: ctx.images,
-    async run(spec: ContainerSpec, runOptions: RunOptions = {}) {
-      if (closed) throw engineClosed();
-      const signal = runOptions.signal
-        ? AbortSignal.any([runOptions.signal, closing.signal])
-        : closing.signal;
-      const start = (async () => {
-        const sessionId = runOptions.detached ? null : (await getSession()).id;
-        return startContainer(ctx, spec, {
-          ...runOptions,
-          signal,
-          sessionId,
-          onRemoved: (id) => owned.delete(id),
-        });
-      })();
-      starting.add(start);
-      try {
-        const container = await start;
-        if (closed && !runOptions.detached) {
-          // close() ran while this container was starting: it must not outlive the engine.
-          await container.remove();
-          throw engineClosed();
-        }
-        if (!runOptions.detached) owned.set(container.id, container);
-        return container;
-      } finally {
-        starting.delete(start);
-      }
-    },
+    run: (spec: ContainerSpec, runOptions: RunOptions = {}) => runContainer(spec, runOptions),
     async build(buildOptions) {
       if (closed) throw engineClosed();
       const tmpDir = join(config.dataDir, 'build-tmp');
@@ -145,7 +152,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
           cache: createBuildCache(join(config.dataDir, 'build-cache')),
           tmpDir,
           async runStep(step) {
-            const container = (await engine.run(
+            const container = await runContainer(
               {
                 image: step.image,
                 command: step.command,
@@ -157,7 +164,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
                 labels: { 'dev.cspec.build': 'step' },
               },
               step.signal ? { signal: step.signal } : {},
-            )) as NativeContainer;
+              { hostNetwork: step.network === 'host' },
+            );
             const onAbort = () => void container.kill('SIGKILL').catch(() => {});
             step.signal?.addEventListener('abort', onAbort, { once: true });
             // The step's output as it comes, until the container exits.

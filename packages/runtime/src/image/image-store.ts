@@ -26,6 +26,7 @@ import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
+import type { BuildOptions, BuildResult } from './build/builder.js';
 import { commitUpper, deriveImage, type ParentImage } from './commit-image.js';
 import { type SavedImage, saveArchive } from './export-image.js';
 import { importRootfs, loadArchive } from './import-image.js';
@@ -36,8 +37,7 @@ import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
 import { createNodeImageSource } from './sources/node-image.js';
 import { createRegistrySource } from './sources/registry-pull.js';
-import { createServiceImageSource } from './sources/service-images.js';
-import { SERVICE_RECIPES } from './sources/service-recipes.js';
+import { createServiceImageSource, SERVICE_IMAGES } from './sources/service-images.js';
 import { createTagStore } from './tag-store.js';
 import type { ImageService, ImageSummary, ResolvedImage, ResolveImageOptions } from './types.js';
 
@@ -55,6 +55,11 @@ export interface ImageStore extends ImageService {
 export interface ImageStoreOptions {
   /** Sources asked before the built-in ones (tests use this to count builds without debootstrap). */
   readonly sources?: readonly ImageSource[];
+  /**
+   * Runs a Dockerfile build in this store (the engine's `build`), for sources
+   * whose recipes are Dockerfiles (the service images). @default none: those cannot be built
+   */
+  readonly buildDockerfile?: (options: BuildOptions) => Promise<BuildResult>;
 }
 
 interface Found {
@@ -131,7 +136,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const notFound = (reference: string) =>
     new CspecError(
       'CSPEC_IMAGE_NOT_FOUND',
-      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')}, ${Object.keys(SERVICE_RECIPES).join(', ')} and cspec/node:<version> itself; other images come from registries (cspec image pull) or archives (cspec image load / import)`,
+      `image "${reference}" is not in the cache and no source can provide it — cspec builds ${DEBIAN_REPOSITORY}:${DEBIAN_SUITES.join('|')}, ${Object.keys(SERVICE_IMAGES).join(', ')} and cspec/node:<version> itself; other images come from registries (cspec image pull) or archives (cspec image load / import)`,
       { hint: `use e.g. ${DEBIAN_REPOSITORY}:bookworm` },
     );
 
@@ -185,6 +190,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           tmpDir,
           signal: opts.signal,
           onProgress,
+          buildDockerfile: options.buildDockerfile,
           resolve: async (reference) => (await obtain(parseReference(reference), reference, opts)).image,
           parentImage: async (reference) => {
             const found = await obtain(parseReference(reference), reference, opts);

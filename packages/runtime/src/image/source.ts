@@ -1,5 +1,6 @@
 import type { BlobStore } from '../content/blob-store.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
+import type { BuildOptions, BuildResult } from './build/builder.js';
 import type { ParentImage } from './commit-image.js';
 import type { ImageReference } from './reference.js';
 import type { ImageProgress, ResolvedImage } from './types.js';
@@ -16,6 +17,8 @@ export interface SourceContext {
   readonly tmpDir: string;
   readonly signal: AbortSignal | undefined;
   readonly onProgress: (event: ImageProgress) => void;
+  /** Builds a Dockerfile into the store (the engine's builder); undefined in a store without an engine. */
+  readonly buildDockerfile: ((options: BuildOptions) => Promise<BuildResult>) | undefined;
   /** Another image of the store (built first if needed), e.g. the base a service image starts from. */
   readonly resolve: (reference: string) => Promise<ResolvedImage>;
   /** The same, with its manifest and config: what `deriveImage` builds on. */

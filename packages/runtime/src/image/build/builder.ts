@@ -17,7 +17,14 @@ import type { OciImageConfig } from '../oci.js';
 import type { ImageService } from '../types.js';
 import { type BuildCache, cacheKey } from './build-cache.js';
 import { CopyError, makeParents, stageCopy } from './copy-files.js';
-import { dockerfileError, type Instruction, parseDockerfile } from './dockerfile.js';
+import {
+  dockerfileError,
+  type Instruction,
+  isNetworkMode,
+  NETWORK_MODES,
+  type NetworkMode,
+  parseDockerfile,
+} from './dockerfile.js';
 import { parseDockerignore } from './dockerignore.js';
 import { expand, keyValues, splitWords } from './words.js';
 
@@ -33,6 +40,13 @@ export interface BuildOptions {
   readonly buildArgs?: Readonly<Record<string, string>>;
   /** Build up to this stage (`FROM ... AS name`). */
   readonly target?: string;
+  /**
+   * The network of RUN steps without `--network` (and with `--network=default`):
+   * `host` joins the host's network namespace (e.g. for `apt-get install`);
+   * `default` and `none` give the step a network of its own with loopback only.
+   * @default 'default'
+   */
+  readonly network?: NetworkMode;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: BuildProgress) => void;
 }
@@ -80,6 +94,8 @@ export interface BuildHost {
     readonly env: Readonly<Record<string, string>>;
     readonly workingDir: string | undefined;
     readonly user: string | undefined;
+    /** `host`: the step joins the host's network namespace; `none`: loopback only. */
+    readonly network: 'host' | 'none';
     readonly signal: AbortSignal | undefined;
     readonly onOutput: (text: string) => void;
   }): Promise<RunStepResult>;
@@ -115,6 +131,12 @@ function envMap(env: readonly string[] | undefined): Map<string, string> {
 }
 
 export async function buildDockerfile(host: BuildHost, options: BuildOptions): Promise<BuildResult> {
+  const buildNetwork = options.network ?? 'default';
+  if (!isNetworkMode(buildNetwork)) {
+    throw new CspecError('CSPEC_INVALID_SPEC', `unknown build network "${String(buildNetwork)}"`, {
+      hint: `use network: ${NETWORK_MODES.map((m) => `'${m}'`).join(' | ')}`,
+    });
+  }
   const context = resolve(options.context);
   const dockerfilePath = resolve(context, options.dockerfile ?? 'Dockerfile');
   const near = relative(process.cwd(), dockerfilePath);
@@ -264,8 +286,9 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
           break;
         }
         case 'RUN': {
-          if (Object.keys(at.flags).length)
-            throw fail(at, `RUN --${Object.keys(at.flags)[0]} is not supported`);
+          // The parser admits only --network=default|none|host.
+          const mode = (at.flags.network ?? 'default') as NetworkMode;
+          const network = (mode === 'default' ? buildNetwork : mode) === 'host' ? 'host' : 'none';
           const command = at.json ?? [...stage.shell, text];
           // Build args are in RUN's environment, under the image's ENV of the same name.
           const env: Record<string, string> = Object.fromEntries(stage.args);
@@ -284,6 +307,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
               env,
               workingDir: stage.config.WorkingDir,
               user: stage.config.User,
+              network,
               signal: options.signal,
               onOutput: (chunk) => progress({ type: 'output', index: index + 1, text: chunk }),
             });
@@ -383,7 +407,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
             await mkdir(tree, { recursive: true });
             await makeParents(tree, dir, root);
           }
-          await step(index, at, stage, [], () =>
+          await step(index, at, stage, [dir], () =>
             derive(stage, {
               ...(exists ? {} : { upper: tree }),
               createdBy: `WORKDIR ${dir}`,
@@ -405,7 +429,8 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
         case 'SHELL':
         case 'STOPSIGNAL': {
           const change = configChange(at, stage, vars(), escapeChar, fail);
-          await step(index, at, stage, [], () =>
+          // Keyed by the expanded text too: `LABEL v=$VERSION` differs with each --build-arg VERSION.
+          await step(index, at, stage, [expand(text, vars(), escapeChar)], () =>
             derive(stage, { createdBy: `${at.keyword} ${text}`, config: change }),
           );
           if (at.keyword === 'SHELL') stage.shell = at.json as string[];

@@ -65,6 +65,38 @@ function takeFlags(text: string): { flags: Record<string, string>; rest: string 
   }
 }
 
+/** Networks a RUN step (`RUN --network=...`) or a whole build (`--network`) can have, as in BuildKit. */
+export const NETWORK_MODES = ['default', 'none', 'host'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export function isNetworkMode(value: string): value is NetworkMode {
+  return (NETWORK_MODES as readonly string[]).includes(value);
+}
+
+/** RUN takes `--network=default|none|host` and no other flag. */
+function checkRunFlags(flags: Readonly<Record<string, string>>, file: string, line: number): void {
+  for (const [name, value] of Object.entries(flags)) {
+    if (name !== 'network') {
+      throw dockerfileError(
+        file,
+        line,
+        `RUN --${name} is not supported`,
+        'RUN takes only --network=default|none|host',
+      );
+    }
+    if (!isNetworkMode(value)) {
+      throw dockerfileError(
+        file,
+        line,
+        value === 'true'
+          ? 'RUN --network needs a value'
+          : `RUN --network=${value}: unknown network mode "${value}"`,
+        `use --network=${NETWORK_MODES.join('|')}`,
+      );
+    }
+  }
+}
+
 export interface Dockerfile {
   readonly instructions: readonly Instruction[];
   /** `\\` or, with `# escape=\``, a backtick. */
@@ -107,6 +139,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): Dockerfile
     }
     const afterKeyword = text.slice(word.length).trim();
     const { flags, rest } = takeFlags(afterKeyword);
+    if (keyword === 'RUN') checkRunFlags(flags, file, entry.line);
     if (/<<-?["']?[A-Za-z_]/.test(rest) && (keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD')) {
       throw dockerfileError(
         file,

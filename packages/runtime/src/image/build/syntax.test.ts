@@ -43,6 +43,42 @@ describe('parseDockerfile', () => {
   });
 });
 
+describe('RUN --network', () => {
+  it('takes default, none and host', () => {
+    const { instructions } = parseDockerfile(
+      'FROM scratch\nRUN --network=host apt-get update\nRUN --network=none true\nRUN --network=default true\n',
+    );
+    expect(instructions.slice(1).map((i) => [i.flags, i.text])).toEqual([
+      [{ network: 'host' }, 'apt-get update'],
+      [{ network: 'none' }, 'true'],
+      [{ network: 'default' }, 'true'],
+    ]);
+  });
+
+  it('names the line of another mode, a missing value or another RUN flag', () => {
+    expect(() => parseDockerfile('FROM scratch\n\nRUN --network=bridge true\n')).toThrow(
+      /^Dockerfile:3: RUN --network=bridge: unknown network mode "bridge"$/,
+    );
+    expect(() => parseDockerfile('FROM scratch\nRUN --network host true\n', 'x/Dockerfile')).toThrow(
+      /^x\/Dockerfile:2: RUN --network needs a value$/,
+    );
+    expect(() => parseDockerfile('FROM scratch\nRUN --mount=type=cache,target=/x true\n')).toThrow(
+      /^Dockerfile:2: RUN --mount is not supported$/,
+    );
+    const error = (() => {
+      try {
+        parseDockerfile('FROM scratch\nRUN --network=bridge true\n');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toMatchObject({
+      code: 'CSPEC_IMAGE_BUILD_FAILED',
+      hint: 'use --network=default|none|host',
+    });
+  });
+});
+
 describe('words', () => {
   const vars = new Map([
     ['NAME', 'cspec'],

@@ -2,8 +2,7 @@
  * Building an image from a root filesystem tree in the store's tmp dir: run
  * the build's commands under supervision, leave out what depends on the host,
  * then archive the tree as the image's one layer and publish the tree itself
- * as that layer's directory (no second unpack). Used by the Debian bootstrap
- * and the service images.
+ * as that layer's directory (no second unpack). Used by the Debian bootstrap.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';

@@ -1,105 +1,117 @@
 /**
- * Service images (`cspec/postgres:15`, `cspec/redis:7`, ...; see
- * service-recipes.ts) built on first use: the cached `cspec/debian:<suite>`
- * tree is copied, Debian's packages are installed into it with apt-get in a
- * chroot, and the result is stored as a one-layer image.
+ * Built-in service images (`cspec/postgres:15|17`, `cspec/mariadb:10.11|11`,
+ * `cspec/redis:7`), built on first use from the Dockerfiles in this package's
+ * `images/` directory: Debian's own packages on top of `cspec/debian:<suite>`.
+ * Their entrypoints follow the official Docker Hub images' conventions
+ * (POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB; MARIADB_*; redis
+ * arguments), so code written for those images works unchanged.
  *
- * The install runs in private mount and pid namespaces (`unshare`): its
- * /proc mount and any daemon a package starts end with it, and nothing is
- * mounted on the host. It shares the host's network, like debootstrap, to
- * reach the Debian mirror; `policy-rc.d` keeps services from starting.
+ * The build is the engine's Dockerfile builder: its steps are cached like any
+ * other build's, and the image shares the cspec/debian layer on disk.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { removeTree } from '../../util/remove-tree.js';
-import { tempPath } from '../../util/temp-path.js';
-import { type ImageSource, RECIPE_LABEL } from '../source.js';
-import { publishTree, runBuildStep, tidy } from './build-tree.js';
-import { type BootstrapRecipe, SERVICE_RECIPES } from './service-recipes.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CspecError } from '../../errors.js';
+import type { ImageReference } from '../reference.js';
+import type { ImageSource } from '../source.js';
 
-/** Changes whenever the recipe does (packages, files, config, setup). */
-export function recipeFingerprint(recipe: BootstrapRecipe): string {
-  return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
+/** packages/runtime/images, from src/image/sources (sources) and dist/image/sources (built) alike. */
+export const SERVICE_IMAGES_DIR = fileURLToPath(new URL('../../../images/', import.meta.url));
+
+export interface ServiceImage {
+  /** The build context: a directory of SERVICE_IMAGES_DIR with a Dockerfile. */
+  readonly dir: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
 }
 
-export function createServiceImageSource(): ImageSource {
+export const SERVICE_IMAGES: Readonly<Record<string, ServiceImage>> = {
+  'cspec/postgres:15': { dir: 'postgres', buildArgs: { SUITE: 'bookworm', PG_MAJOR: '15' } },
+  'cspec/postgres:17': { dir: 'postgres', buildArgs: { SUITE: 'trixie', PG_MAJOR: '17' } },
+  'cspec/mariadb:10.11': { dir: 'mariadb', buildArgs: { SUITE: 'bookworm' } },
+  'cspec/mariadb:11': { dir: 'mariadb', buildArgs: { SUITE: 'trixie' } },
+  'cspec/redis:7': { dir: 'redis', buildArgs: { SUITE: 'bookworm' } },
+};
+
+/** Relative paths of the files under `dir`, sorted. */
+function filesOf(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .flatMap((e) => (e.isDirectory() ? filesOf(dir, join(rel, e.name)) : [join(rel, e.name)]));
+}
+
+/**
+ * A digest of the build context (every file's path, mode and content) and the
+ * build arguments: it changes whenever the recipe does.
+ */
+export function recipeFingerprint(dir: string, buildArgs: Readonly<Record<string, string>>): string {
+  const hash = createHash('sha256');
+  for (const rel of filesOf(dir)) {
+    const full = join(dir, rel);
+    const content = readFileSync(full);
+    hash.update(`${rel}\0${(statSync(full).mode & 0o777).toString(8)}\0${content.length}\0`).update(content);
+  }
+  for (const [k, v] of Object.entries(buildArgs).sort()) hash.update(`${k}=${v}\0`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+export function createServiceImageSource(imagesDir = SERVICE_IMAGES_DIR): ImageSource {
+  const fingerprints = new Map<string, string>();
+  const fingerprintOf = (ref: ImageReference): string => {
+    const known = fingerprints.get(ref.normalized);
+    if (known) return known;
+    const image = SERVICE_IMAGES[ref.normalized]!;
+    let fingerprint: string;
+    try {
+      fingerprint = recipeFingerprint(join(imagesDir, image.dir), image.buildArgs);
+    } catch (error) {
+      throw new CspecError(
+        'CSPEC_INTERNAL',
+        `the recipe of ${ref.normalized} cannot be read from ${join(imagesDir, image.dir)}: ${(error as Error).message}`,
+        { cause: error, hint: 'reinstall @cspec/runtime: its images/ directory is incomplete' },
+      );
+    }
+    fingerprints.set(ref.normalized, fingerprint);
+    return fingerprint;
+  };
   return {
     name: 'service-images',
-    provides: (ref) => ref.domain === undefined && SERVICE_RECIPES[ref.normalized] !== undefined,
+    provides: (ref) => ref.domain === undefined && SERVICE_IMAGES[ref.normalized] !== undefined,
     check: () => {},
-    fingerprint: (ref) => recipeFingerprint(SERVICE_RECIPES[ref.normalized]!),
+    fingerprint: fingerprintOf,
     async build(ref, ctx) {
-      const recipe = SERVICE_RECIPES[ref.normalized]!;
-      const base = await ctx.resolve(`cspec/debian:${recipe.suite}`);
-      await mkdir(ctx.tmpDir, { recursive: true });
-      const dir = tempPath(ctx.tmpDir, `service-${ref.repository.replace(/\W/g, '-')}`);
-      try {
-        ctx.onProgress({
-          phase: 'build',
-          message: `${ref.normalized}: copying cspec/debian:${recipe.suite}`,
-        });
-        await mkdir(dir);
-        await runBuildStep('cp', ['-a', '--reflink=auto', `${base.layerDirs[0]}/.`, dir], {
-          what: 'copying the base image',
-          signal: ctx.signal,
-          hint: `check free space under ${ctx.tmpDir}`,
-        });
-
-        // No service may start inside the build; DNS as on the host, for the mirror.
-        await writeFile(join(dir, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-        await copyFile('/etc/resolv.conf', join(dir, 'etc/resolv.conf')).catch(() => {});
-        const script = [
-          'set -e',
-          'export DEBIAN_FRONTEND=noninteractive',
-          'apt-get update -qq',
-          `apt-get install -y -qq --no-install-recommends ${recipe.packages.join(' ')}`,
-          recipe.setup ?? 'true',
-        ].join('\n');
-        ctx.onProgress({
-          phase: 'build',
-          message: `${ref.normalized}: installing ${recipe.packages.join(', ')}`,
-        });
-        await runBuildStep(
-          'unshare',
-          [
-            '--mount',
-            '--propagation',
-            'private',
-            '--pid',
-            '--fork',
-            `--mount-proc=${join(dir, 'proc')}`,
-            'chroot',
-            dir,
-            '/bin/sh',
-            '-c',
-            script,
-          ],
-          {
-            what: `installing ${recipe.packages.join(', ')} into ${ref.normalized}`,
-            signal: ctx.signal,
-            hint: 'check that the Debian mirror is reachable (CSPEC_DEBIAN_MIRROR)',
-          },
+      const image = SERVICE_IMAGES[ref.normalized]!;
+      if (!ctx.buildDockerfile) {
+        throw new CspecError(
+          'CSPEC_IMAGE_BUILD_FAILED',
+          `${ref.normalized} is built from a Dockerfile, and this image store has no engine to run its steps`,
+          { hint: 'resolve it through an engine: (await createEngine()).images.resolve(...)' },
         );
-        await rm(join(dir, 'usr/sbin/policy-rc.d'), { force: true });
-        for (const file of recipe.files) {
-          const target = join(dir, file.path);
-          await mkdir(dirname(target), { recursive: true });
-          await writeFile(target, file.content);
-          await chmod(target, file.mode);
-        }
-        await tidy(dir);
-
-        return await publishTree(ctx, ref, dir, {
-          config: {
-            ...recipe.config,
-            Labels: { ...(recipe.config.Labels ?? {}), [RECIPE_LABEL]: recipeFingerprint(recipe) },
-          },
-          createdBy: `cspec/debian:${recipe.suite} + apt-get install ${recipe.packages.join(' ')}`,
-        });
-      } finally {
-        await removeTree(dir);
       }
+      const context = join(imagesDir, image.dir);
+      let total = 0;
+      const result = await ctx.buildDockerfile({
+        context,
+        // The last instructions of each Dockerfile label the image with it.
+        buildArgs: { ...image.buildArgs, CSPEC_RECIPE: fingerprintOf(ref) },
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        onProgress: (event) => {
+          if (event.type === 'step') {
+            total = event.total;
+            ctx.onProgress({
+              phase: 'build',
+              message: `${ref.normalized}: step ${event.index}/${event.total} ${event.instruction.split('\n')[0]}`,
+            });
+          } else if (event.type === 'cached') {
+            ctx.onProgress({
+              phase: 'build',
+              message: `${ref.normalized}: step ${event.index}/${total} cached`,
+            });
+          }
+        },
+      });
+      return { manifestDigest: result.manifestDigest };
     },
   };
 }
