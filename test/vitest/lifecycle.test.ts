@@ -7,7 +7,7 @@
  */
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { expectNoLeaks, hostResources, waitForNoLeaks } from '../support/leaks.js';
@@ -40,7 +40,12 @@ afterEach(async () => {
 async function copyOfFixture(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'cspec-lifecycle-'));
   temps.push(dir);
-  await cp(fixtureDir('lifecycle'), dir, { recursive: true });
+  // Not the fixture's node_modules: Vitest keeps its cache there after a run in the fixture itself.
+  const source = fixtureDir('lifecycle');
+  await cp(source, dir, {
+    recursive: true,
+    filter: (path) => !relative(source, path).split(sep).includes('node_modules'),
+  });
   await writeFile(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
   await symlink(ROOT_MODULES, join(dir, 'node_modules'));
   return dir;
