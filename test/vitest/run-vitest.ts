@@ -1,5 +1,6 @@
 /** Runs Vitest on a fixture project under fixtures/vitest/, as a user would from that directory. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const VITEST = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
@@ -20,10 +21,29 @@ export function runVitest(
   args: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): VitestRun {
-  const child = spawn(process.execPath, [VITEST, 'run', ...args], {
-    cwd: fixtureDir(fixture),
+  return startVitest(fixtureDir(fixture), ['run', ...args], env);
+}
+
+/**
+ * `vitest watch` in `dir`, on a pseudo-terminal (Vitest reads its keyboard
+ * shortcuts, `q` among them, only from a terminal): `child` is `script`,
+ * writing to its stdin is typing; the output has the terminal's line ends.
+ */
+export function watchVitest(dir: string, env: Readonly<Record<string, string>> = {}): VitestRun {
+  const command = ['exec', process.execPath, VITEST, 'watch'].map((a) => `'${a}'`).join(' ');
+  return startVitest(dir, [], env, ['script', ['-qfec', command, '/dev/null']]);
+}
+
+function startVitest(
+  cwd: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  [file, fileArgs]: [string, string[]] = [process.execPath, [VITEST, ...args]],
+): VitestRun {
+  const child = spawn(file, fileArgs, {
+    cwd,
     env: { ...outsideVitest(), ...env, NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [file === process.execPath ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -40,7 +60,22 @@ export function runVitest(
   return { child, done, output: () => output };
 }
 
-/** This process's environment without the variables of the Vitest running this test. */
+/** The pids of `pid`'s children (from /proc). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
 /** This process's environment without what the Vitest running this test set. */
 export function outsideVitest(): NodeJS.ProcessEnv {
   return Object.fromEntries(

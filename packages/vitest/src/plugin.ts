@@ -2,7 +2,9 @@
  * The Vitest plugin: `plugins: [cspec({ services: { db: postgres() } })]`.
  * It adds a global setup (main/global-setup.ts) that starts the services once
  * per run in Vitest's main process and provides their connection data to
- * workers; the options travel there on the plugin's `api`.
+ * workers; the options travel there on the plugin's `api`. It also adds a
+ * setup file (worker/orphan-guard.ts) that ends a worker left without its
+ * main process.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,13 +32,14 @@ export function cspec(options: CspecOptions): Plugin {
   }
   checkServiceNames(options.services);
   // The same file type as this module: .ts when Vitest runs cspec from source, .js from dist.
-  const globalSetup = fileURLToPath(
-    new URL(`./main/global-setup${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-  );
+  const extension = extname(fileURLToPath(import.meta.url));
+  const globalSetup = fileURLToPath(new URL(`./main/global-setup${extension}`, import.meta.url));
+  const orphanGuard = fileURLToPath(new URL(`./worker/orphan-guard${extension}`, import.meta.url));
   const api: CspecPluginApi = { options };
   return {
     name: PLUGIN_NAME,
     api,
-    config: () => ({ test: { globalSetup: [globalSetup] } }) as Record<string, unknown>,
+    config: () =>
+      ({ test: { globalSetup: [globalSetup], setupFiles: [orphanGuard] } }) as Record<string, unknown>,
   };
 }
