@@ -18,6 +18,8 @@ import { sweepSessions } from '../session/sweep.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
+import { initCacheFor, pruneInitCache } from './init-cache.js';
+import { type PrepareDeps, prepareImage } from './prepare-image.js';
 import { createTeardownContext } from './teardown-context.js';
 
 const debug = createDebug('cspec:engine');
@@ -102,6 +104,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     });
   };
 
+  const prepareDeps: PrepareDeps = {
+    images: ctx.images,
+    locksDir: join(config.dataDir, 'locks'),
+    run: (spec, options) => engine.run(spec, options),
+  };
+
   const info = async (state: ContainerState): Promise<ContainerInfo> => (await handleFor(state)).info();
 
   const engine: Engine = {
@@ -114,8 +122,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         : closing.signal;
       const start = (async () => {
         const sessionId = runOptions.detached ? null : (await getSession()).id;
+        const fromCache = await initCacheFor(prepareDeps, spec, { ...runOptions, signal });
         return startContainer(ctx, spec, {
           ...runOptions,
+          ...(fromCache ? { initCache: fromCache } : {}),
           signal,
           sessionId,
           onRemoved: (id) => owned.delete(id),
@@ -134,6 +144,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       } finally {
         starting.delete(start);
       }
+    },
+    prepareImage(request) {
+      if (closed) throw engineClosed();
+      return prepareImage(prepareDeps, request);
     },
     async build(buildOptions) {
       if (closed) throw engineClosed();
@@ -226,13 +240,14 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       };
     },
     async pruneImages(pruneOptions = {}) {
+      const initCachesRemoved = await pruneInitCache(ctx.images);
       // Containers keep their image's layers; a state from before layers were recorded keeps them all.
       const states = await listContainerStates(config);
       if (states.some((st) => st.layerDirs === undefined)) {
-        return { blobsRemoved: 0, layersRemoved: 0, bytesFreed: 0 };
+        return { blobsRemoved: 0, layersRemoved: 0, bytesFreed: 0, initCachesRemoved };
       }
       const layerDirsInUse = new Set(states.flatMap((st) => st.layerDirs ?? []));
-      return ctx.images.prune({ layerDirsInUse, ...pruneOptions });
+      return { ...(await ctx.images.prune({ layerDirsInUse, ...pruneOptions })), initCachesRemoved };
     },
     async close() {
       if (closed) return;
