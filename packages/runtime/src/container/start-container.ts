@@ -32,8 +32,15 @@ const LOG_TAIL_LINES = 30;
 
 export interface StartOptions extends RunOptions {
   readonly sessionId: string | null;
-  /** Start from this init-cache image instead of `spec.image` (see engine/init-cache.ts). */
-  readonly initCache?: InitCacheHit;
+  /**
+   * Looks up (or makes) the init-cache state for the spec and its resolved
+   * image (engine/init-cache.ts); the container starts from it when found.
+   */
+  readonly initCache?: (
+    spec: ResolvedSpec,
+    image: ResolvedImage,
+    signal: AbortSignal,
+  ) => Promise<InitCacheHit | undefined>;
   readonly onRemoved: (id: string) => void;
 }
 
@@ -109,15 +116,18 @@ export async function startContainer(
     }
     return error;
   };
-  const image = await ctx.images
-    .resolve(options.initCache?.reference ?? spec.image, {
-      signal,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    })
+  const base = await ctx.images
+    .resolve(spec.image, { signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
     .catch((error: unknown) => {
       throw deadlineError(error);
     });
   mark('image');
+  phase = 'preparing the init cache';
+  const fromCache = await options.initCache?.(spec, base, signal).catch((error: unknown) => {
+    throw deadlineError(error);
+  });
+  const image = fromCache?.image ?? base;
+  mark('init cache');
   const wait = spec.wait && withImageHealthcheck(spec.wait, image.config.healthcheck);
   if (spec.wait && !wait) {
     throw new CspecError(
@@ -266,7 +276,7 @@ export async function startContainer(
               readiness: {
                 wait,
                 timeoutMs: spec.startupTimeoutMs,
-                ...(options.initCache ? { skippedLog: options.initCache.skippedLog } : {}),
+                ...(fromCache ? { skippedLog: fromCache.skippedLog } : {}),
               },
             }
           : {}),

@@ -25,7 +25,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ContainerSpec, FileSpec, InitCacheSpec } from '../container/spec.js';
-import { validateSpec } from '../container/validate-spec.js';
+import type { ResolvedSpec } from '../container/validate-spec.js';
 import { createDebug } from '../debug.js';
 import { CspecError } from '../errors.js';
 import type { ImageService, ResolvedImage } from '../image/types.js';
@@ -68,7 +68,7 @@ class NoFirstStartWork extends Error {}
 
 /** What a start from the cache needs: the cached image and the log of the work it skips. */
 export interface InitCacheHit {
-  readonly reference: string;
+  readonly image: ResolvedImage;
   readonly skippedLog: string;
 }
 
@@ -189,15 +189,11 @@ export function logUntilDone(log: string, doneLog: string): string {
  */
 export async function initCacheFor(
   deps: PrepareDeps,
-  spec: ContainerSpec,
+  spec: ResolvedSpec,
+  image: ResolvedImage,
   options: RunOptions,
 ): Promise<InitCacheHit | undefined> {
   if (spec.initCache === false || options.inheritStdio) return undefined;
-  const resolved = validateSpec(spec);
-  const image = await deps.images.resolve(spec.image, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
   const contract = initCacheContract(spec, image);
   if (!contract) {
     if (spec.initCache === true) {
@@ -234,7 +230,7 @@ export async function initCacheFor(
     reference,
     spec: {
       ...unnamed,
-      ports: resolved.ports.map((p) => p.container),
+      ports: spec.ports.map((p) => p.container),
       initCache: false,
       labels: { ...(spec.labels ?? {}), 'dev.cspec.init-cache': 'init' },
       wait: ready,
@@ -267,7 +263,10 @@ export async function initCacheFor(
     reference,
     Math.round(performance.now() - started),
   );
-  return { reference, skippedLog: prepared.image.config.labels?.[INIT_CACHE_LABELS.skippedLog] ?? '' };
+  return {
+    image: prepared.image,
+    skippedLog: prepared.image.config.labels?.[INIT_CACHE_LABELS.skippedLog] ?? '',
+  };
 }
 
 /**

@@ -122,10 +122,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         : closing.signal;
       const start = (async () => {
         const sessionId = runOptions.detached ? null : (await getSession()).id;
-        const fromCache = await initCacheFor(prepareDeps, spec, { ...runOptions, signal });
         return startContainer(ctx, spec, {
           ...runOptions,
-          ...(fromCache ? { initCache: fromCache } : {}),
+          initCache: (resolved, image, startSignal) =>
+            initCacheFor(prepareDeps, resolved, image, { ...runOptions, signal: startSignal }),
           signal,
           sessionId,
           onRemoved: (id) => owned.delete(id),
