@@ -116,7 +116,7 @@ export async function parallelPostgres(options: {
           const wall = performance.now() - t0;
           const cached = (await containers[0]!.info()).image;
           await Promise.all(containers.map((c) => c.remove()));
-          if (cached.startsWith('cspec-init/')) await engine.images.remove(cached);
+          if (cached.includes('cspec-init/')) await engine.images.remove(cached);
           return wall;
         },
         testcontainers: async () => {

@@ -97,7 +97,7 @@ export async function postgresReady(options: {
           const ready = performance.now() - t0;
           const cached = (await c.info()).image;
           await c.remove();
-          if (cached.startsWith('cspec-init/')) await engine.images.remove(cached);
+          if (cached.includes('cspec-init/')) await engine.images.remove(cached);
           return ready;
         },
         testcontainers: async () => {

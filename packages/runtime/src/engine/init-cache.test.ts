@@ -76,5 +76,7 @@ describe('init cache', () => {
       'a\nready\nPostgreSQL init process complete; ready for start up.\n',
     );
     expect(logUntilDone('no line', 'x')).toBe('no line');
+    // Anchors match at line boundaries.
+    expect(logUntilDone('a\nwork done\nup\n', '^work done$')).toBe('a\nwork done\n');
   });
 });

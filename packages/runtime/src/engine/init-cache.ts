@@ -175,9 +175,14 @@ export function initCacheReference(image: ResolvedImage, key: string): string {
   return `${INIT_CACHE_REPOSITORY}/${name.toLowerCase().replace(/[^a-z0-9._-]/g, '-')}:${key}`;
 }
 
+/** The done line's pattern; `^` and `$` match at line boundaries (the log is many lines). */
+function doneLine(doneLog: string): RegExp {
+  return new RegExp(doneLog, 'm');
+}
+
 /** The log up to the end of the line that matches `doneLog` (everything if none does). */
 export function logUntilDone(log: string, doneLog: string): string {
-  const match = new RegExp(doneLog).exec(log);
+  const match = doneLine(doneLog).exec(log);
   if (!match) return log;
   const end = log.indexOf('\n', match.index + match[0].length);
   return end === -1 ? log : log.slice(0, end + 1);
@@ -243,7 +248,7 @@ export async function initCacheFor(
     labels: { [INIT_CACHE_LABELS.base]: image.id, [INIT_CACHE_LABELS.from]: image.reference },
     prepare: async (container) => {
       const log = await container.logText();
-      if (!new RegExp(contract.doneLog).test(log)) throw new NoFirstStartWork();
+      if (!doneLine(contract.doneLog).test(log)) throw new NoFirstStartWork();
       return { [INIT_CACHE_LABELS.skippedLog]: logUntilDone(log, contract.doneLog) };
     },
   }).catch((error: unknown) => {
