@@ -29,6 +29,7 @@ export type {
   BindMountSpec,
   ContainerSpec,
   FileSpec,
+  InitCacheSpec,
   MountSpec,
   NetworkAttachment,
   OverlayMountSpec,
@@ -53,7 +54,9 @@ export type {
   RunOptions,
   StopOptions,
 } from './engine/engine.js';
+export { INIT_CACHE_LABELS } from './engine/init-cache.js';
 export { createEngine, type EngineOptions } from './engine/native-engine.js';
+export type { PreparedImage, PrepareImageRequest } from './engine/prepare-image.js';
 export { ContainerStartError, CspecError, type CspecErrorCode, isCspecError } from './errors.js';
 export type { BuildOptions, BuildProgress, BuildResult } from './image/build/builder.js';
 export type { CommitChanges } from './image/commit-image.js';

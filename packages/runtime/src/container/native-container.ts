@@ -46,7 +46,14 @@ export interface NativeContainerOptions {
   readonly spawnMonitor: (() => ChildProcess) | undefined;
   readonly onRemoved: (id: string) => void;
   /** What makes the container ready, checked after start and after every restart. */
-  readonly readiness?: { readonly wait: WaitSpec; readonly timeoutMs: number } | undefined;
+  readonly readiness?:
+    | {
+        readonly wait: WaitSpec;
+        readonly timeoutMs: number;
+        /** Log of first-start work this start skipped (init cache): log waits count its matches too. */
+        readonly skippedLog?: string;
+      }
+    | undefined;
 }
 
 const STARTED_POLL_MS = 2;
@@ -213,6 +220,8 @@ export class NativeContainer implements Container {
             ? this.logText()
             : ((await readFile(this.#paths.log).catch(() => undefined))?.subarray(logsFrom).toString() ?? ''),
         exited: () => this.#exit,
+        // Only the first start skipped that work; a restart prints what it prints.
+        ...(logsFrom === 0 && readiness.skippedLog ? { skippedLog: readiness.skippedLog } : {}),
       },
       signal,
     ).catch((error: unknown) => {

@@ -80,6 +80,19 @@ export interface NetworkAttachment {
   readonly aliases?: readonly string[];
 }
 
+/**
+ * How an image's first-start work (e.g. Postgres initialising its data
+ * directory) is made cacheable: the image prints `doneLog` once that work is
+ * complete, and on a later start with the same directory in place it skips
+ * the work. See docs/init-cache.md.
+ */
+export interface InitCacheSpec {
+  /** Regular expression matching the log line printed when the first-start work is done. */
+  readonly doneLog: string;
+  /** The directory that work fills; a mount on, over or under it makes the start uncacheable. */
+  readonly dataDir?: string;
+}
+
 export interface ContainerSpec {
   /** Image reference, e.g. `cspec/debian:bookworm`. */
   readonly image: string;
@@ -111,4 +124,11 @@ export interface ContainerSpec {
   readonly writableLayer?: 'tmpfs' | 'disk';
   /** Signal sent by `stop()`. @default 'SIGTERM' */
   readonly stopSignal?: string;
+  /**
+   * Start from a cached copy of the image's first-start work (docs/init-cache.md):
+   * `true` requires it, `false` turns it off, an object declares the contract
+   * for an image that does not (labels `dev.cspec.init-cache.*`).
+   * @default used when the image declares the contract
+   */
+  readonly initCache?: boolean | InitCacheSpec;
 }

@@ -142,6 +142,20 @@ export function validateSpec(spec: ContainerSpec): ResolvedSpec {
   const stopSignal = spec.stopSignal;
   if (stopSignal !== undefined && !SIGNAL.test(stopSignal))
     throw invalid(`stop signal "${stopSignal}" is invalid`);
+  const initCache = spec.initCache;
+  if (initCache !== undefined && typeof initCache !== 'boolean') {
+    if (typeof initCache !== 'object' || initCache === null || typeof initCache.doneLog !== 'string') {
+      throw invalid('initCache must be true, false or { doneLog, dataDir? }');
+    }
+    try {
+      new RegExp(initCache.doneLog);
+    } catch (error) {
+      throw invalid(
+        `initCache.doneLog /${initCache.doneLog}/ is not a valid regular expression: ${(error as Error).message}`,
+      );
+    }
+    if (initCache.dataDir !== undefined) checkPath(initCache.dataDir, 'initCache.dataDir');
+  }
   if (spec.wait)
     checkWait(
       spec.wait,

@@ -8,6 +8,7 @@ import type { BuildOptions, BuildResult } from '../image/build/builder.js';
 import type { CommitChanges } from '../image/commit-image.js';
 import type { ImageProgress, ImagePruneReport, ImageService, LoadedImage } from '../image/types.js';
 import type { Change } from '../snapshot/upper-changes.js';
+import type { PreparedImage, PrepareImageRequest } from './prepare-image.js';
 
 export interface ExitStatus {
   /** Exit code; 128 + n when killed by signal n. */
@@ -149,6 +150,12 @@ export interface Engine extends AsyncDisposable {
   readonly images: ImageService;
   /** Creates, starts and waits for readiness; on failure removes everything and throws. */
   run(spec: ContainerSpec, options?: RunOptions): Promise<Container>;
+  /**
+   * An image after some first-start work, made once and reused: runs `spec`,
+   * does `prepare`, stops it cleanly and commits it as `reference` — unless
+   * that tag exists already. Safe when several processes ask at once.
+   */
+  prepareImage(request: PrepareImageRequest): Promise<PreparedImage>;
   /** Builds an image from a Dockerfile (`cspec image build`). */
   build(options: BuildOptions): Promise<BuildResult>;
   /** A handle to an existing container (also one started by another process). */

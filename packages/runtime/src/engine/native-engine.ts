@@ -18,6 +18,8 @@ import { sweepSessions } from '../session/sweep.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
+import { initCacheFor, pruneInitCache } from './init-cache.js';
+import { type PrepareDeps, prepareImage } from './prepare-image.js';
 import { createTeardownContext } from './teardown-context.js';
 
 const debug = createDebug('cspec:engine');
@@ -103,6 +105,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     });
   };
 
+  const prepareDeps: PrepareDeps = {
+    images: ctx.images,
+    locksDir: join(config.dataDir, 'locks'),
+    run: (spec, options) => engine.run(spec, options),
+  };
+
   const info = async (state: ContainerState): Promise<ContainerInfo> => (await handleFor(state)).info();
 
   /** `engine.run`, and for build steps also with the host's network. */
@@ -118,6 +126,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return startContainer(ctx, spec, {
         ...runOptions,
         ...internal,
+        initCache: (resolved, image, startSignal) =>
+          initCacheFor(prepareDeps, resolved, image, { ...runOptions, signal: startSignal }),
         signal,
         sessionId,
         onRemoved: (id) => owned.delete(id),
@@ -142,6 +152,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     kind: 'native',
     images: ctx.images,
     run: (spec: ContainerSpec, runOptions: RunOptions = {}) => runContainer(spec, runOptions),
+    prepareImage(request) {
+      if (closed) throw engineClosed();
+      return prepareImage(prepareDeps, request);
+    },
     async build(buildOptions) {
       if (closed) throw engineClosed();
       const tmpDir = join(config.dataDir, 'build-tmp');
@@ -234,13 +248,14 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       };
     },
     async pruneImages(pruneOptions = {}) {
+      const initCachesRemoved = await pruneInitCache(ctx.images);
       // Containers keep their image's layers; a state from before layers were recorded keeps them all.
       const states = await listContainerStates(config);
       if (states.some((st) => st.layerDirs === undefined)) {
-        return { blobsRemoved: 0, layersRemoved: 0, bytesFreed: 0 };
+        return { blobsRemoved: 0, layersRemoved: 0, bytesFreed: 0, initCachesRemoved };
       }
       const layerDirsInUse = new Set(states.flatMap((st) => st.layerDirs ?? []));
-      return ctx.images.prune({ layerDirsInUse, ...pruneOptions });
+      return { ...(await ctx.images.prune({ layerDirsInUse, ...pruneOptions })), initCachesRemoved };
     },
     async close() {
       if (closed) return;

@@ -118,6 +118,8 @@ export interface ImagePruneReport {
   readonly blobsRemoved: number;
   readonly layersRemoved: number;
   readonly bytesFreed: number;
+  /** Init-cache images removed because the image they were made from is gone (engine.pruneImages). */
+  readonly initCachesRemoved?: number;
 }
 
 /** An image brought in from a file. */

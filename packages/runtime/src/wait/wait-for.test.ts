@@ -22,6 +22,29 @@ function fakeTarget(overrides: Partial<WaitTarget> = {}): WaitTarget & { execs: 
 }
 
 describe('waitFor', () => {
+  it('log: matches in the skipped log of an init-cache start count towards times', async () => {
+    const ready = 'ready to accept connections';
+    let log = '';
+    const target = fakeTarget({ logText: async () => log, skippedLog: `init\n${ready}\ninit complete\n` });
+    const waiting = waitFor({ type: 'log', pattern: ready, times: 2 }, target, AbortSignal.timeout(5_000));
+    let done = false;
+    void waiting.then(() => {
+      done = true;
+    });
+    await sleep(50);
+    expect(done).toBe(false);
+    log = `starting\n${ready}\n`;
+    await waiting;
+    // Without a skipped log the same strategy needs both lines in the container's own log.
+    const plain = fakeTarget({ logText: async () => log });
+    const error = await waitFor(
+      { type: 'log', pattern: ready, times: 2 },
+      plain,
+      AbortSignal.timeout(100),
+    ).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('AbortError');
+  });
+
   it('all: when one check fails, the others stop polling', async () => {
     const target = fakeTarget();
     const error = await waitFor(

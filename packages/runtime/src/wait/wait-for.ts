@@ -15,6 +15,11 @@ export interface WaitTarget {
   readonly ports: Readonly<Record<number, number>>;
   exec(command: readonly string[], signal: AbortSignal): Promise<ExecResult>;
   logText(): Promise<string>;
+  /**
+   * What the container would have printed before its log began: the first-start
+   * work an init-cache start skipped. Log waits count its matches as well.
+   */
+  readonly skippedLog?: string;
   /** Set once the container has exited. */
   exited(): ExitStatus | undefined;
 }
@@ -106,11 +111,9 @@ async function waitLog(
 ) {
   const flags = spec.flags?.includes('g') ? spec.flags : `${spec.flags ?? ''}g`;
   const times = spec.times ?? 1;
-  await poll(signal, FAST_POLL_MS, target, async () => {
-    const text = await target.logText();
-    const matches = text.match(new RegExp(spec.pattern, flags));
-    return (matches?.length ?? 0) >= times;
-  });
+  const count = (text: string) => text.match(new RegExp(spec.pattern, flags))?.length ?? 0;
+  const skipped = target.skippedLog ? count(target.skippedLog) : 0;
+  await poll(signal, FAST_POLL_MS, target, async () => skipped + count(await target.logText()) >= times);
 }
 
 async function waitHttp(

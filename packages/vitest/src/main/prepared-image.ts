@@ -6,13 +6,7 @@
  * does none of that work; a changed input gives a new tag.
  */
 import { createHash } from 'node:crypto';
-import {
-  type Container,
-  type ContainerSpec,
-  type Engine,
-  isCspecError,
-  type RunOptions,
-} from '@cspec/runtime';
+import type { Container, ContainerSpec, Engine, RunOptions } from '@cspec/runtime';
 
 export interface PrepareRequest {
   readonly engine: Engine;
@@ -40,33 +34,17 @@ export async function preparedImage(request: PrepareRequest): Promise<PreparedIm
     .update(JSON.stringify({ base: base.id, fingerprint: request.fingerprint }))
     .digest('hex')
     .slice(0, 16);
-  const reference = `${request.repository}:${hash}`;
-  if (await exists(engine, reference)) return { reference, reused: true };
-
-  const container = await engine.run(request.spec, request.run);
-  try {
-    await request.prepare(container);
-    await container.stop();
-    await container.commit(reference, {
-      labels: { 'dev.cspec.prepared-from': base.reference },
-      comment: 'cspec: prepared service image',
-    });
-  } finally {
-    await container.remove();
-  }
-  await removeOlderTags(engine, request.repository, reference);
-  return { reference, reused: false };
-}
-
-async function exists(engine: Engine, reference: string): Promise<boolean> {
-  try {
-    // A prepared image exists only in this cache: never ask a registry for it.
-    await engine.images.resolve(reference, { pull: 'never' });
-    return true;
-  } catch (error) {
-    if (isCspecError(error, 'CSPEC_IMAGE_NOT_FOUND')) return false;
-    throw error;
-  }
+  // Made once even when several Vitest runs start at the same time (engine.prepareImage locks).
+  const prepared = await engine.prepareImage({
+    reference: `${request.repository}:${hash}`,
+    spec: request.spec,
+    prepare: request.prepare,
+    labels: { 'dev.cspec.prepared-from': base.reference },
+    comment: 'cspec: prepared service image',
+    ...(request.run ? { run: request.run } : {}),
+  });
+  if (!prepared.reused) await removeOlderTags(engine, request.repository, prepared.reference);
+  return { reference: prepared.reference, reused: prepared.reused };
 }
 
 /** Earlier preparations of the same service (older migrations) are no longer needed. */

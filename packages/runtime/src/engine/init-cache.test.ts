@@ -1,0 +1,85 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ContainerSpec } from '../container/spec.js';
+import type { ResolvedImage } from '../image/types.js';
+import { initCacheContract, initCacheKey, initCacheReference, logUntilDone } from './init-cache.js';
+
+function image(reference: string, labels: Record<string, string> = {}, id = 'sha256:aaa'): ResolvedImage {
+  return { reference, id, config: { env: [], labels }, layerDirs: [] };
+}
+
+const contract = { doneLog: 'PostgreSQL init process complete', dataDir: '/var/lib/postgresql/data' };
+const PG = image('cspec/postgres:15', {
+  'dev.cspec.init-cache.done-log': contract.doneLog,
+  'dev.cspec.init-cache.data-dir': contract.dataDir,
+});
+const spec: ContainerSpec = { image: 'cspec/postgres:15', env: { POSTGRES_PASSWORD: 'a' } };
+
+describe('init cache', () => {
+  it('finds the contract in the spec or the image labels, and not on a cached image', () => {
+    expect(initCacheContract(spec, PG)).toEqual(contract);
+    expect(initCacheContract({ ...spec, initCache: false }, PG)).toBeUndefined();
+    expect(initCacheContract(spec, image('cspec/debian:bookworm'))).toBeUndefined();
+    expect(
+      initCacheContract(spec, image('my/db:1', { 'dev.cspec.init-cache.done-log': 'done', other: 'x' })),
+    ).toEqual({ doneLog: 'done' });
+    expect(initCacheContract({ ...spec, initCache: { doneLog: 'x' } }, image('my/db:1'))).toEqual({
+      doneLog: 'x',
+    });
+    expect(
+      initCacheContract(spec, image('cspec-init/postgres:1', { 'dev.cspec.init-cache.base': 'sha256:aaa' })),
+    ).toBeUndefined();
+  });
+
+  it('keys on the base image and every input of the work, not on ports, names, labels or waits', async () => {
+    const key = (s: ContainerSpec, i = PG) => initCacheKey(s, i, contract);
+    const base = await key(spec);
+    expect(await key({ ...spec, ports: [5432], name: 'x', labels: { a: 'b' }, wait: { type: 'exit' } })).toBe(
+      base,
+    );
+    expect(await key({ ...spec, env: { POSTGRES_PASSWORD: 'b' } })).not.toBe(base);
+    expect(await key({ ...spec, env: { POSTGRES_PASSWORD: 'a', POSTGRES_USER: 'u' } })).not.toBe(base);
+    expect(await key({ ...spec, env: { POSTGRES_PASSWORD: 'a', POSTGRES_DB: 'd' } })).not.toBe(base);
+    expect(await key({ ...spec, env: { POSTGRES_PASSWORD: 'a', POSTGRES_INITDB_ARGS: '-k' } })).not.toBe(
+      base,
+    );
+    expect(await key({ ...spec, command: ['postgres', '-c', 'fsync=off'] })).not.toBe(base);
+    expect(await key(spec, image('cspec/postgres:15', {}, 'sha256:bbb'))).not.toBe(base);
+    // Environment order does not matter.
+    const two = { ...spec, env: { A: '1', B: '2' } };
+    expect(await key(two)).toBe(await key({ ...spec, env: { B: '2', A: '1' } }));
+
+    const file = (content: string) => ({
+      ...spec,
+      files: [{ target: '/docker-entrypoint-initdb.d/1.sql', content }],
+    });
+    expect(await key(file('CREATE TABLE a();'))).not.toBe(await key(file('CREATE TABLE b();')));
+    const dir = await mkdtemp(join(tmpdir(), 'cspec-key-'));
+    try {
+      const fromDir = { ...spec, files: [{ target: '/docker-entrypoint-initdb.d', source: dir }] };
+      await writeFile(join(dir, '1.sql'), 'CREATE TABLE a();');
+      const before = await key(fromDir);
+      await writeFile(join(dir, '1.sql'), 'CREATE TABLE b();');
+      expect(await key(fromDir)).not.toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the cached image after the base repository', () => {
+    expect(initCacheReference(PG, 'k1')).toBe('cspec-init/postgres:k1');
+    expect(initCacheReference(image('localhost:5000/team/My_DB@sha256:abc'), 'k')).toBe('cspec-init/my_db:k');
+  });
+
+  it('keeps the log up to the end of the done line', () => {
+    const log = 'a\nready\nPostgreSQL init process complete; ready for start up.\n\nready\n';
+    expect(logUntilDone(log, contract.doneLog)).toBe(
+      'a\nready\nPostgreSQL init process complete; ready for start up.\n',
+    );
+    expect(logUntilDone('no line', 'x')).toBe('no line');
+    // Anchors match at line boundaries.
+    expect(logUntilDone('a\nwork done\nup\n', '^work done$')).toBe('a\nwork done\n');
+  });
+});
