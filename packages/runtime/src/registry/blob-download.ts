@@ -32,6 +32,9 @@ export interface DownloadOptions {
   readonly idleTimeoutMs?: number;
 }
 
+/** Bytes gathered from the response before one write: a response arrives in chunks of a few KiB. */
+const WRITE_BATCH = 1024 * 1024;
+
 /** Aborts when `touch()` has not been called for `ms`. */
 function idleWatch(ms: number) {
   const controller = new AbortController();
@@ -55,6 +58,17 @@ export async function downloadBlob(
   const handle = await open(file, 'w');
   let hash: Hash = createHash('sha256');
   let received = 0;
+  // Received (and hashed) but not yet written: they end at `received`.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const chunks = pending;
+    const at = received - pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    await handle.writev(chunks, at);
+  };
   try {
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
@@ -85,12 +99,17 @@ export async function downloadBlob(
               );
             }
             idle.touch();
-            await handle.write(chunk, 0, chunk.length, received);
             hash.update(chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
             received += chunk.length;
+            if (pendingBytes >= WRITE_BATCH) await flush();
             options.onBytes?.(received);
           }
+          await flush();
         } catch (error) {
+          // What arrived before a break is kept: a resume starts after it.
+          await flush();
           if (isCspecError(error) || options.signal?.aborted) throw error;
           // The body broke off (or stalled): a network failure, resumable.
           const cause = idle.signal.aborted ? idle.signal.reason : error;

@@ -34,6 +34,8 @@ const debug = createDebug('cspec:registry');
 /** Layers downloaded at once (Docker's default is 3). */
 const PARALLEL_DOWNLOADS = 3;
 const PROGRESS_INTERVAL_MS = 500;
+/** Layer blobs are read in large chunks: fewer, larger writes of file contents while unpacking. */
+const READ_CHUNK = 1024 * 1024;
 /** Configs are small JSON documents; a huge one is an error, not something to download. */
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
@@ -225,7 +227,8 @@ export async function pullImage(
         },
       });
       report(layer.size);
-      await ctx.blobs.ingest(file, { expectedDigest: layer.digest });
+      // downloadBlob checked the digest and size as the bytes arrived: moved in, not copied again.
+      await ctx.blobs.adoptVerified(file, layer);
       layersDownloaded++;
       bytesDownloaded += layer.size;
     } finally {
@@ -266,11 +269,15 @@ export async function pullImage(
       const tree = tempPath(ctx.tmpDir, 'unpack');
       await mkdir(tree);
       try {
-        const result = await unpackLayer(createReadStream(ctx.blobs.path(layer.digest)), tree, {
-          lowerDirs: [...dirs].reverse(),
-          label,
-          signal,
-        });
+        const result = await unpackLayer(
+          createReadStream(ctx.blobs.path(layer.digest), { highWaterMark: READ_CHUNK }),
+          tree,
+          {
+            lowerDirs: [...dirs].reverse(),
+            label,
+            signal,
+          },
+        );
         if (result.diffId !== diffIds[i]) {
           throw new CspecError(
             'CSPEC_REGISTRY_FAILED',
