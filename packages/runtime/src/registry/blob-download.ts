@@ -67,7 +67,12 @@ export async function downloadBlob(
     const at = received - pendingBytes;
     pending = [];
     pendingBytes = 0;
-    await handle.writev(chunks, at);
+    try {
+      await handle.writev(chunks, at);
+    } catch (error) {
+      // Those bytes are hashed already: a resume after them would leave a hole the digest cannot see.
+      throw Object.assign(error as Error, { localWriteFailed: true });
+    }
   };
   try {
     for (let attempt = 1; ; attempt++) {
@@ -110,7 +115,12 @@ export async function downloadBlob(
         } catch (error) {
           // What arrived before a break is kept: a resume starts after it.
           await flush();
-          if (isCspecError(error) || options.signal?.aborted) throw error;
+          if (
+            isCspecError(error) ||
+            options.signal?.aborted ||
+            (error as { localWriteFailed?: boolean }).localWriteFailed
+          )
+            throw error;
           // The body broke off (or stalled): a network failure, resumable.
           const cause = idle.signal.aborted ? idle.signal.reason : error;
           throw Object.assign(unreachable(client.endpoint.domain, client.endpoint.domain, cause), {
