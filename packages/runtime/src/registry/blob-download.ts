@@ -24,6 +24,8 @@ export interface DownloadOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called as bytes arrive, with the count so far. */
   readonly onBytes?: (received: number) => void;
+  /** Called when the file holds the first `bytes` bytes of the blob (they may still turn out wrong). */
+  readonly onWritten?: (bytes: number) => void;
   /** Attempts (first try and resumes) before giving up. @default 5 */
   readonly attempts?: number;
   /** @default 250 */
@@ -69,6 +71,7 @@ export async function downloadBlob(
     pendingBytes = 0;
     try {
       await handle.writev(chunks, at);
+      options.onWritten?.(at + chunks.reduce((n, c) => n + c.length, 0));
     } catch (error) {
       // Those bytes are hashed already: a resume after them would leave a hole the digest cannot see.
       throw Object.assign(error as Error, { localWriteFailed: true });
