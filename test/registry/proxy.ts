@@ -1,6 +1,6 @@
 /**
  * A small HTTP proxy in front of a registry, to make it misbehave on purpose:
- * flip a byte of blobs, cut a blob off once, stall, or redirect blob GETs to
+ * flip a byte of blobs, cut a blob off once, stall (at once or midway), or redirect blob GETs to
  * a "storage" server on another host (`localhost` vs `127.0.0.1`) that
  * records whether an Authorization header reached it.
  */
@@ -15,6 +15,8 @@ export interface ProxyOptions {
   readonly redirectBlobs?: boolean;
   /** Never answer blob GETs (until closed). */
   readonly stallBlobs?: boolean;
+  /** Send only the first `bytes` of blobs larger than `larger`, then hold the connection (until closed). */
+  readonly stallBlobsAfter?: { readonly larger: number; readonly bytes: number };
   /** Demand this `Authorization` value (answering 401 Basic otherwise), as a registry with basic auth does. */
   readonly requireAuthorization?: string;
 }
@@ -107,6 +109,13 @@ export async function startProxy(registryUrl: string, options: ProxyOptions = {}
         res.writeHead(upstream.status, { ...responseHeaders, 'content-length': String(body.length) });
         res.write(body.subarray(0, options.cutFirstBlobAfter));
         setTimeout(() => res.socket?.destroy(), 50);
+        return;
+      }
+      const stall = options.stallBlobsAfter;
+      if (isBlobGet(req) && stall && body.length > stall.larger) {
+        res.writeHead(upstream.status, { ...responseHeaders, 'content-length': String(body.length) });
+        res.write(body.subarray(0, stall.bytes));
+        stalled.push(res);
         return;
       }
       res.writeHead(upstream.status, { ...responseHeaders, 'content-length': String(body.length) });

@@ -7,7 +7,7 @@
  * no tag, layer or temp entry.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -454,6 +454,41 @@ describe('registry pull and push', () => {
       });
       const error = await caught(pulling);
       expect(controller.signal.aborted).toBe(true);
+      expect(error.message).toMatch(/abort/i);
+      expect(await store.list()).toEqual([]);
+      expect(await entries(dataDir, 'tmp')).toEqual([]);
+      expect(await entries(dataDir, 'layers')).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('unpacks a layer while it downloads, and an abort then leaves nothing of either', async () => {
+    const remote = `${registry.host}/tiny/abort-unpacking:1`;
+    await tinyImage(src, remote, randomBytes(2_250_000).toString('base64'));
+    await src.push(remote);
+    await src.remove(remote);
+    // The layer (3 MB) stops after 1.5 MB: more than one write batch, so the unpack has begun.
+    const proxy = await startProxy(registry.url, {
+      stallBlobsAfter: { larger: 2_000_000, bytes: 1_500_000 },
+    });
+    try {
+      const { store, dataDir } = await freshStore();
+      const controller = new AbortController();
+      let unpacking = false;
+      const pulling = store.pull(`${proxy.host}/tiny/abort-unpacking:1`, {
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase !== 'unpack' || unpacking) return;
+          unpacking = true;
+          setTimeout(() => controller.abort(new Error('test abort')), 300);
+        },
+      });
+      // Without an unpack behind the download, nothing would end the stalled pull but this.
+      const fallback = setTimeout(() => controller.abort(new Error('test abort, no unpack began')), 15_000);
+      const error = await caught(pulling);
+      clearTimeout(fallback);
+      expect(unpacking).toBe(true);
       expect(error.message).toMatch(/abort/i);
       expect(await store.list()).toEqual([]);
       expect(await entries(dataDir, 'tmp')).toEqual([]);

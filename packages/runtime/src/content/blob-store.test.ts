@@ -31,6 +31,15 @@ describe('blob store', () => {
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
 
+  it('moves in a file whose digest the caller checked, without a copy', async () => {
+    const file = join(root, 'downloaded');
+    await writeFile(file, 'downloaded content');
+    const blob = { digest: digestOf('downloaded content'), size: 18 };
+    expect(await blobs.adoptVerified(file, blob)).toEqual(blob);
+    expect(await readFile(blobs.path(blob.digest), 'utf8')).toBe('downloaded content');
+    expect(await readdir(root)).not.toContain('downloaded');
+  });
+
   it('stores a file and accepts a matching expected digest', async () => {
     const file = join(root, 'input');
     await writeFile(file, 'file content');

@@ -21,6 +21,12 @@ export interface Descriptor {
 export interface BlobStore {
   /** Stores a stream (or a file) and returns its digest; with `expectedDigest`, a mismatch stores nothing. */
   ingest(source: Readable | string, options?: { readonly expectedDigest?: string }): Promise<Descriptor>;
+  /**
+   * Moves in a file whose digest the caller has checked already (a download hashed as it arrived):
+   * fsynced, then renamed, with no second copy. A file on another file system is copied (and hashed
+   * again). The file is consumed either way.
+   */
+  adoptVerified(file: string, blob: Descriptor): Promise<Descriptor>;
   putJson(value: unknown): Promise<Descriptor>;
   has(digest: string): Promise<boolean>;
   path(digest: string): string;
@@ -81,6 +87,30 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
+      }
+    },
+    async adoptVerified(file, blob) {
+      hexOf(blob.digest);
+      try {
+        const handle = await open(file, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await mkdir(dir, { recursive: true });
+        await rename(file, path(blob.digest));
+        return { digest: blob.digest, size: blob.size };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') {
+          await rm(file, { force: true });
+          throw error;
+        }
+      }
+      try {
+        return await store.ingest(file, { expectedDigest: blob.digest });
+      } finally {
+        await rm(file, { force: true });
       }
     },
     async putJson(value) {

@@ -24,6 +24,8 @@ export interface DownloadOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called as bytes arrive, with the count so far. */
   readonly onBytes?: (received: number) => void;
+  /** Called when the file holds the first `bytes` bytes of the blob (they may still turn out wrong). */
+  readonly onWritten?: (bytes: number) => void;
   /** Attempts (first try and resumes) before giving up. @default 5 */
   readonly attempts?: number;
   /** @default 250 */
@@ -31,6 +33,9 @@ export interface DownloadOptions {
   /** A connection that delivers nothing for this long is dropped and resumed. @default 60_000 */
   readonly idleTimeoutMs?: number;
 }
+
+/** Bytes gathered from the response before one write: a response arrives in chunks of a few KiB. */
+const WRITE_BATCH = 1024 * 1024;
 
 /** Aborts when `touch()` has not been called for `ms`. */
 function idleWatch(ms: number) {
@@ -55,6 +60,23 @@ export async function downloadBlob(
   const handle = await open(file, 'w');
   let hash: Hash = createHash('sha256');
   let received = 0;
+  // Received (and hashed) but not yet written: they end at `received`.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const chunks = pending;
+    const at = received - pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    try {
+      await handle.writev(chunks, at);
+      options.onWritten?.(at + chunks.reduce((n, c) => n + c.length, 0));
+    } catch (error) {
+      // Those bytes are hashed already: a resume after them would leave a hole the digest cannot see.
+      throw Object.assign(error as Error, { localWriteFailed: true });
+    }
+  };
   try {
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
@@ -85,13 +107,23 @@ export async function downloadBlob(
               );
             }
             idle.touch();
-            await handle.write(chunk, 0, chunk.length, received);
             hash.update(chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
             received += chunk.length;
+            if (pendingBytes >= WRITE_BATCH) await flush();
             options.onBytes?.(received);
           }
+          await flush();
         } catch (error) {
-          if (isCspecError(error) || options.signal?.aborted) throw error;
+          // What arrived before a break is kept: a resume starts after it.
+          await flush();
+          if (
+            isCspecError(error) ||
+            options.signal?.aborted ||
+            (error as { localWriteFailed?: boolean }).localWriteFailed
+          )
+            throw error;
           // The body broke off (or stalled): a network failure, resumable.
           const cause = idle.signal.aborted ? idle.signal.reason : error;
           throw Object.assign(unreachable(client.endpoint.domain, client.endpoint.domain, cause), {

@@ -2,7 +2,9 @@
  * Pulls an image into the store: manifest (an index resolves to the image
  * for the platform), config, then layers — downloaded in parallel, each
  * verified against its digest, stored as a blob and unpacked once by chain id
- * in order, its uncompressed content checked against the config's diff id.
+ * in order (reading the download as it arrives), its uncompressed content
+ * checked against the config's diff id; a layer is published only when both
+ * checks passed.
  * Blobs and layers the store already has are not fetched again. Everything in
  * progress lives in the store's tmp/ under `tempPath` names, so a killed pull
  * leaves nothing a later run trusts, and an aborted or failed one removes it.
@@ -25,6 +27,7 @@ import { tempPath } from '../util/temp-path.js';
 import { downloadBlob } from './blob-download.js';
 import { findCredentials } from './credentials.js';
 import { resolveEndpoint } from './endpoint.js';
+import { createGrowingFile, type GrowingFile } from './growing-file.js';
 import { fetchManifest } from './manifest-fetch.js';
 import { formatPlatform, hostPlatform, type IndexEntry, type Platform, selectManifest } from './platform.js';
 import { createRegistryClient, type RegistryClient } from './registry-client.js';
@@ -34,6 +37,8 @@ const debug = createDebug('cspec:registry');
 /** Layers downloaded at once (Docker's default is 3). */
 const PARALLEL_DOWNLOADS = 3;
 const PROGRESS_INTERVAL_MS = 500;
+/** Layer blobs are read in large chunks: fewer, larger writes of file contents while unpacking. */
+const READ_CHUNK = 1024 * 1024;
 /** Configs are small JSON documents; a huge one is an error, not something to download. */
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
@@ -192,18 +197,31 @@ export async function pullImage(
   const chains = chainIds(diffIds);
   const count = layerDescriptors.length;
 
-  // Downloads run ahead in parallel; unpacking follows in order (a layer's hard links may point below it).
+  // Downloads run ahead in parallel; unpacking follows in order (a layer's hard links may point below it),
+  // each layer reading its download as it is written. A layer is published only once its download
+  // is complete and verified and its content matches the config's diff id.
   const limit = pLimit(PARALLEL_DOWNLOADS);
+  // Per layer, once its fetch has begun: the download being written, or undefined for a blob here already.
+  const started = layerDescriptors.map(() => {
+    let resolve!: (file: GrowingFile | undefined) => void;
+    const promise = new Promise<GrowingFile | undefined>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  });
   let layersDownloaded = 0;
   let bytesDownloaded = 0;
   const fetchLayer = async (i: number): Promise<void> => {
     const layer = layerDescriptors[i]!;
     const label = `layer ${i + 1}/${count} ${short(layer.digest)}`;
     if (await ctx.blobs.has(layer.digest)) {
+      started[i]!.resolve(undefined);
       ctx.onProgress({ phase: 'exists', message: `${label}: already here`, item: short(layer.digest) });
       return;
     }
     const file = tempPath(ctx.tmpDir, 'pull-layer');
+    const growing = createGrowingFile(file);
+    started[i]!.resolve(growing);
     let last = 0;
     const report = (bytes: number) =>
       ctx.onProgress({
@@ -217,6 +235,7 @@ export async function pullImage(
       report(0);
       await downloadBlob(client, layer, file, {
         signal,
+        onWritten: (bytes) => growing.written(bytes),
         onBytes: (bytes) => {
           const now = Date.now();
           if (now - last < PROGRESS_INTERVAL_MS) return;
@@ -225,9 +244,14 @@ export async function pullImage(
         },
       });
       report(layer.size);
-      await ctx.blobs.ingest(file, { expectedDigest: layer.digest });
+      // downloadBlob checked the digest and size as the bytes arrived: moved in, not copied again.
+      await ctx.blobs.adoptVerified(file, layer);
+      growing.finish(undefined, ctx.blobs.path(layer.digest));
       layersDownloaded++;
       bytesDownloaded += layer.size;
+    } catch (error) {
+      growing.finish(error);
+      throw error;
     } finally {
       await rm(file, { force: true });
     }
@@ -243,6 +267,9 @@ export async function pullImage(
         return fetchLayer(i);
       });
       byDigest.set(layer.digest, download);
+    } else {
+      // The same blob as an earlier layer: read from the store once that one is in.
+      started[i]!.resolve(undefined);
     }
     return download;
   });
@@ -251,12 +278,17 @@ export async function pullImage(
   try {
     const dirs: string[] = [];
     for (const [i, layer] of layerDescriptors.entries()) {
-      await downloads[i];
       const existing = await ctx.layers.get(chains[i]!);
       if (existing) {
+        await downloads[i];
         dirs.push(existing);
         continue;
       }
+      // The download as it is written, or (a blob here already, or a fetch that failed before it began) the store's.
+      const fetched = downloads[i]!.then(() => undefined);
+      fetched.catch(() => {}); // seen below, where the download is awaited
+      const growing = await Promise.race([started[i]!.promise, fetched]);
+      if (!growing) await downloads[i];
       const label = `layer ${i + 1} of ${name}`;
       ctx.onProgress({
         phase: 'unpack',
@@ -266,11 +298,20 @@ export async function pullImage(
       const tree = tempPath(ctx.tmpDir, 'unpack');
       await mkdir(tree);
       try {
-        const result = await unpackLayer(createReadStream(ctx.blobs.path(layer.digest)), tree, {
+        const input = growing
+          ? growing.read()
+          : createReadStream(ctx.blobs.path(layer.digest), { highWaterMark: READ_CHUNK });
+        const result = await unpackLayer(input, tree, {
           lowerDirs: [...dirs].reverse(),
           label,
           signal,
+        }).catch(async (error: unknown) => {
+          // A download that fails (a broken connection, a wrong digest) says so, not the unpack reading it.
+          if (growing) await downloads[i];
+          throw error;
         });
+        // Published only from a complete download whose digest matched.
+        await downloads[i];
         if (result.diffId !== diffIds[i]) {
           throw new CspecError(
             'CSPEC_REGISTRY_FAILED',

@@ -186,6 +186,59 @@ describe('unpackLayer', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
+  it("keeps a file's mtime, owner and setuid bit through its later hard link and xattrs", async () => {
+    await unpack(
+      await tarOf([
+        {
+          name: 'bin/su',
+          mode: 0o4750,
+          uid: 0,
+          gid: 42,
+          mtime: new Date(1_500_000_000_000),
+          content: 'su',
+          pax: { 'SCHILY.xattr.user.note': 'kept' },
+        },
+        { name: 'bin/su2', type: 'link', linkname: 'bin/su' },
+        { name: 'bin/sh', type: 'symlink', linkname: 'su', uid: 7, mtime: new Date(1_400_000_000_000) },
+      ]),
+    );
+    const su = await stat(join(dest, 'bin/su'));
+    expect([su.mode & 0o7777, su.uid, su.gid, su.nlink, su.mtimeMs]).toEqual([
+      0o4750, 0, 42, 2, 1_500_000_000_000,
+    ]);
+    const sh = await lstat(join(dest, 'bin/sh'));
+    expect([sh.uid, sh.mtimeMs]).toEqual([7, 1_400_000_000_000]);
+    expect(xattr(join(dest, 'bin/su'), 'user.note')).toBe('kept');
+  });
+
+  it('replaces entries of one name in any order: file, directory, file again, and what was inside', async () => {
+    await unpack(
+      await tarOf([
+        { name: 'a/', type: 'directory' },
+        { name: 'a/old', content: 'old' },
+        { name: 'a', content: 'a file now' },
+        { name: 'a/', type: 'directory', mode: 0o700 },
+        { name: 'a/old', content: 'second' },
+        { name: 'a/old', content: 'third', mode: 0o600 },
+        { name: 'b/c/d', content: 'deep' },
+        { name: 'b/c', type: 'symlink', linkname: '/elsewhere' },
+      ]),
+    );
+    expect((await stat(join(dest, 'a'))).mode & 0o7777).toBe(0o700);
+    expect(await readdir(join(dest, 'a'))).toEqual(['old']);
+    expect(await readFile(join(dest, 'a/old'), 'utf8')).toBe('third');
+    expect(await readlink(join(dest, 'b/c'))).toBe('/elsewhere');
+  });
+
+  it('replaces what an unpack into a non-empty directory finds there', async () => {
+    await mkdir(join(dest, 'etc'));
+    await writeFile(join(dest, 'etc/hostname'), 'before');
+    await writeFile(join(dest, 'etc/keep'), 'kept');
+    await unpack(await tarOf([{ name: 'etc/hostname', content: 'after' }]));
+    expect(await readFile(join(dest, 'etc/hostname'), 'utf8')).toBe('after');
+    expect(await readFile(join(dest, 'etc/keep'), 'utf8')).toBe('kept');
+  });
+
   it('says clearly when the input is not a tar', async () => {
     const error = await unpack(Buffer.from('this is not a tar archive, just text'.repeat(40))).catch(
       (e: unknown) => e,

@@ -14,14 +14,37 @@
  * Entries that would land outside the directory — a `..` component, or a
  * path through a symbolic link — are refused. The result is the layer's diff
  * id: the sha256 of the uncompressed tar.
+ *
+ * Speed: a layer has thousands of small entries, and an awaited file system
+ * call costs a round trip through libuv's thread pool, which dominated the
+ * time (unpacking ran at a tenth of `tar -x`). So the per-entry work uses the
+ * synchronous calls (each is short; the event loop still turns between tar
+ * chunks), a regular file gets its owner, mode and mtime through its open
+ * descriptor before it is closed (no second pass by path), and a path is
+ * looked at (lstat) only when this layer may have put something there.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
+import { chmod, copyFile, lchown, link, lstat, lutimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
 import { CspecError } from '../errors.js';
@@ -48,11 +71,6 @@ const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
-interface Metadata {
-  readonly path: string;
-  readonly header: Header;
-}
-
 function invalid(label: string, message: string): CspecError {
   return new CspecError('CSPEC_INVALID_ARCHIVE', `${label}: ${message}`, {
     hint: 'the archive is damaged or was not made for a container image; rebuild or re-export it',
@@ -71,13 +89,14 @@ export function entryPath(name: string, label: string): string {
 async function decompressed(input: Readable, label: string): Promise<Readable> {
   const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const first = await chunks.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
+  const asBuffer = (v: Buffer | string) => (typeof v === 'string' ? Buffer.from(v) : v);
+  const head = first.done ? Buffer.alloc(0) : asBuffer(first.value);
   async function* all() {
     if (head.length > 0) yield head;
     for (;;) {
       const next = await chunks.next();
       if (next.done) return;
-      yield Buffer.from(next.value);
+      yield asBuffer(next.value);
     }
   }
   const stream = Readable.from(all(), { objectMode: false });
@@ -89,6 +108,16 @@ async function decompressed(input: Readable, label: string): Promise<Readable> {
   if (compression === 'gzip') return through(zlib.createGunzip());
   if (compression === 'zstd') return through(createZstdDecoder(label) as Transform);
   return stream;
+}
+
+/** lstat that says "nothing there" as undefined instead of an exception (exceptions are slow). */
+function lstatOrNothing(path: string): Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
+}
+
+/** Writes all of `chunk` (a regular file takes it in one call; a short write is continued). */
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
 }
 
 /** Runs a shell loop once for many paths (mknod, setfattr): one process per layer, not per entry. */
@@ -121,7 +150,8 @@ export async function unpackLayer(
 
   const checkedDirs = new Set<string>(['']);
   const dirs = new Map<string, Header>();
-  const others: Metadata[] = [];
+  // Device nodes and fifos by path, made after the tar is read; their metadata is set then.
+  const others = new Map<string, Header>();
   const nodes: string[] = []; // mknod arguments: path type major minor
   const links: { path: string; target: string }[] = [];
   const xattrs: string[] = []; // setfattr arguments: path name value
@@ -129,41 +159,78 @@ export async function unpackLayer(
 
   const host = (rel: string) => join(dest, rel);
 
+  // The paths this layer has put in `dest` (which starts empty): a path that is not here needs no
+  // lstat to know nothing is there. Undefined when `dest` was not empty: then every path is looked at.
+  let present: Set<string> | undefined = readdirSync(dest).length === 0 ? new Set() : undefined;
+  const look = (rel: string): Stats | undefined =>
+    present && !present.has(rel) ? undefined : lstatOrNothing(host(rel));
+  const forget = (rel: string, wasDirectory: boolean) => {
+    present?.delete(rel);
+    checkedDirs.delete(rel);
+    if (!wasDirectory) return;
+    const prefix = `${rel}/`;
+    if (present) for (const p of present) if (p.startsWith(prefix)) present.delete(p);
+    for (const dir of checkedDirs) if (dir.startsWith(prefix)) checkedDirs.delete(dir);
+  };
+
   /** Makes sure every parent of `rel` is a real directory of this layer (never a link). */
-  const ensureParents = async (rel: string) => {
-    const parts = rel.split('/').slice(0, -1);
+  const ensureParents = (rel: string) => {
+    const end = rel.lastIndexOf('/');
+    if (end < 0 || checkedDirs.has(rel.slice(0, end))) return;
+    const parts = rel.slice(0, end).split('/');
     for (let i = 1; i <= parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
       if (checkedDirs.has(dir)) continue;
-      const info = await lstat(host(dir)).catch(() => undefined);
+      const info = look(dir);
       if (info?.isSymbolicLink()) {
         throw invalid(label, `entry "${rel}" would be written through the symbolic link "${dir}"`);
       }
-      if (info && !info.isDirectory()) await rm(host(dir), { force: true });
-      if (!info || !info.isDirectory()) await mkdir(host(dir), { mode: 0o755 });
+      if (info && !info.isDirectory()) {
+        rmSync(host(dir), { force: true });
+        forget(dir, false);
+      }
+      if (!info || !info.isDirectory()) mkdirSync(host(dir), { mode: 0o755 });
+      present?.add(dir);
       checkedDirs.add(dir);
     }
   };
 
   /** A later entry replaces an earlier one of the same name (a directory only by a non-directory). */
-  const clear = async (rel: string, keepDirectory: boolean) => {
-    const info = await lstat(host(rel)).catch(() => undefined);
+  const clear = (rel: string, keepDirectory: boolean) => {
+    const info = look(rel);
     if (!info || (keepDirectory && info.isDirectory())) return;
-    await rm(host(rel), { recursive: true, force: true });
-    for (const dir of [...checkedDirs]) if (dir === rel || dir.startsWith(`${rel}/`)) checkedDirs.delete(dir);
+    rmSync(host(rel), { recursive: true, force: true });
+    forget(rel, info.isDirectory());
+  };
+
+  /** Owner, mode and mtime through the open file: no later pass by path, which could meet a replacement. */
+  const writeFile = async (rel: string, header: Header, stream: Readable) => {
+    const fd = openSync(host(rel), 'wx', 0o600);
+    present?.add(rel);
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) writeAll(fd, chunk);
+      fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+      // After chown, which clears setuid and setgid.
+      fchmodSync(fd, (header.mode ?? 0o644) & 0o7777);
+      const mtime = header.mtime ?? new Date(0);
+      futimesSync(fd, mtime, mtime);
+    } finally {
+      closeSync(fd);
+    }
   };
 
   const onEntry = async (header: Header, stream: Readable) => {
     options.signal?.throwIfAborted();
     const rel = entryPath(header.name, label);
-    const base = posix.basename(rel);
     if (rel === '') {
       // The root directory's own metadata.
       dirs.set('', header);
       return;
     }
-    await ensureParents(rel);
-    const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+    ensureParents(rel);
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const base = rel.slice(slash + 1);
 
     if (base === OPAQUE) {
       opaque.add(parent);
@@ -171,55 +238,71 @@ export async function unpackLayer(
     }
     if (base.startsWith(WHITEOUT)) {
       const hidden = posix.join(parent, base.slice(WHITEOUT.length));
-      await clear(hidden, false);
+      clear(hidden, false);
       nodes.push(hidden, 'c', '0', '0');
       return;
     }
 
-    for (const [key, value] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
-      if (!key.startsWith(XATTR_PREFIX)) continue;
-      const name = key.slice(XATTR_PREFIX.length);
-      // An image must not steer overlayfs (whiteouts, opaque, redirects) through its own xattrs.
-      if (name.startsWith('trusted.overlay.')) continue;
-      xattrs.push(rel, name, `0s${Buffer.from(value, 'latin1').toString('base64')}`);
+    if (header.pax) {
+      for (const [key, value] of Object.entries(header.pax as Record<string, string>)) {
+        if (!key.startsWith(XATTR_PREFIX)) continue;
+        const name = key.slice(XATTR_PREFIX.length);
+        // An image must not steer overlayfs (whiteouts, opaque, redirects) through its own xattrs.
+        if (name.startsWith('trusted.overlay.')) continue;
+        xattrs.push(rel, name, `0s${Buffer.from(value, 'latin1').toString('base64')}`);
+      }
     }
 
     switch (header.type) {
       case 'directory':
-        await clear(rel, true);
-        await mkdir(host(rel), { recursive: true, mode: 0o755 });
+        clear(rel, true);
+        mkdirSync(host(rel), { recursive: true, mode: 0o755 });
+        present?.add(rel);
         checkedDirs.add(rel);
         dirs.set(rel, header);
         return;
       case 'file':
       case 'contiguous-file':
-        await clear(rel, false);
-        await pipeline(stream as AsyncIterable<Buffer>, createWriteStream(host(rel), { mode: 0o600 }));
-        break;
-      case 'symlink':
-        await clear(rel, false);
-        await symlink(header.linkname ?? '', host(rel));
-        break;
+        clear(rel, false);
+        await writeFile(rel, header, stream);
+        // A later entry of the same name replaced an earlier device node's pending metadata.
+        others.delete(rel);
+        return;
+      case 'symlink': {
+        clear(rel, false);
+        const p = host(rel);
+        symlinkSync(header.linkname ?? '', p);
+        present?.add(rel);
+        // Links have no mode of their own on Linux; chmod would change the target.
+        lchownSync(p, header.uid ?? 0, header.gid ?? 0);
+        const mtime = header.mtime ?? new Date(0);
+        lutimesSync(p, mtime, mtime);
+        others.delete(rel);
+        return;
+      }
       case 'link':
-        await clear(rel, false);
+        clear(rel, false);
+        others.delete(rel);
         links.push({ path: rel, target: entryPath(header.linkname ?? '', label) });
         return;
       case 'character-device':
       case 'block-device':
       case 'fifo':
-        await clear(rel, false);
+        clear(rel, false);
         nodes.push(
           rel,
           header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c',
           String(header.devmajor ?? 0),
           String(header.devminor ?? 0),
         );
-        break;
+        // Created after the tar is read (one mknod process); its metadata follows then.
+        others.delete(rel);
+        others.set(rel, header);
+        return;
       default:
         // pax/gnu extension headers are consumed by the parser; other types carry nothing to unpack.
         return;
     }
-    others.push({ path: rel, header });
   };
 
   const extractor = extract();
@@ -242,29 +325,30 @@ export async function unpackLayer(
   // The hash covers every byte, also the padding after the last entry.
   if (!hashing.writableFinished) await new Promise((resolve) => hashing.once('finish', resolve));
 
+  // The deferred steps below make nodes the set above does not record: from here on, look at every path.
+  present = undefined;
+
   // From here on the tree's shape is final, but entries may have replaced each other: every deferred
   // step checks that what it touches is still inside the layer (no symbolic link on the way).
-  const realDirs = new Map<string, Promise<boolean>>();
-  const isRealDir = (rel: string): Promise<boolean> => {
-    if (rel === '' || rel === '.') return Promise.resolve(true);
+  const realDirs = new Map<string, boolean>();
+  const isRealDir = (rel: string): boolean => {
+    if (rel === '' || rel === '.') return true;
     let known = realDirs.get(rel);
-    if (!known) {
-      known = (async () =>
-        (await isRealDir(posix.dirname(rel))) &&
-        ((await lstat(host(rel)).catch(() => undefined))?.isDirectory() ?? false))();
+    if (known === undefined) {
+      known = isRealDir(posix.dirname(rel)) && (lstatOrNothing(host(rel))?.isDirectory() ?? false);
       realDirs.set(rel, known);
     }
     return known;
   };
-  const checkInside = async (rel: string) => {
-    if (!(await isRealDir(posix.dirname(rel)))) {
+  const checkInside = (rel: string) => {
+    if (!isRealDir(posix.dirname(rel))) {
       throw invalid(label, `entry "${rel}" would be written through a symbolic link`);
     }
   };
-  const safeArgs = async (args: readonly string[], width: number) => {
+  const safeArgs = (args: readonly string[], width: number) => {
     const out = [...args];
     for (let i = 0; i < out.length; i += width) {
-      await checkInside(out[i]!);
+      checkInside(out[i]!);
       out[i] = host(out[i]!);
     }
     return out;
@@ -273,13 +357,13 @@ export async function unpackLayer(
   // Device nodes, fifos and whiteouts: one process for the whole layer.
   await runBatch(
     'while [ $# -gt 0 ]; do if [ "$2" = p ]; then mknod "$1" p; else mknod "$1" "$2" "$3" "$4"; fi || exit 1; shift 4; done',
-    await safeArgs(nodes, 4),
+    safeArgs(nodes, 4),
     'creating device nodes',
     label,
   );
 
   for (const { path, target } of links) {
-    await ensureParents(path);
+    ensureParents(path);
     // The target's parents must be real directories too: a link through a symlink could reach the host.
     const parts = target.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) {
@@ -297,7 +381,7 @@ export async function unpackLayer(
       const parentInImage = await lowers.realPath(`/${posix.dirname(target)}`, { followLast: true });
       const below = await lowers.entry(posix.join(parentInImage, posix.basename(target)));
       if (!below) throw invalid(label, `hard link "${path}" points at "${target}", which is in no layer`);
-      await ensureParents(target);
+      ensureParents(target);
       await copyFile(below.hostPath, source);
       await lchown(source, below.stats.uid, below.stats.gid);
       await chmod(source, below.stats.mode & 0o7777);
@@ -308,35 +392,30 @@ export async function unpackLayer(
   }
 
   const kinds: Record<string, (s: Stats) => boolean> = {
-    file: (st) => st.isFile(),
-    'contiguous-file': (st) => st.isFile(),
-    symlink: (st) => st.isSymbolicLink(),
     'character-device': (st) => st.isCharacterDevice(),
     'block-device': (st) => st.isBlockDevice(),
     fifo: (st) => st.isFIFO(),
   };
   // The last entry of a name wins; an earlier one's metadata must not land on what replaced it.
-  const finalEntries = new Map(others.map((o) => [o.path, o.header]));
-  for (const [path, header] of finalEntries) {
-    await checkInside(path);
+  for (const [path, header] of others) {
+    checkInside(path);
     const p = host(path);
-    const current = await lstat(p).catch(() => undefined);
+    const current = lstatOrNothing(p);
     if (!current || !kinds[header.type ?? 'file']?.(current)) continue;
-    await lchown(p, header.uid ?? 0, header.gid ?? 0);
-    // Links have no mode of their own on Linux; chmod would change the target.
-    if (!current.isSymbolicLink()) await chmod(p, (header.mode ?? 0o644) & 0o7777);
+    lchownSync(p, header.uid ?? 0, header.gid ?? 0);
+    chmodSync(p, (header.mode ?? 0o644) & 0o7777);
     const mtime = header.mtime ?? new Date(0);
-    await lutimes(p, mtime, mtime);
+    lutimesSync(p, mtime, mtime);
   }
 
   await runBatch(
     'while [ $# -gt 0 ]; do setfattr -h -n "$2" -v "$3" "$1" || exit 1; shift 3; done',
-    await safeArgs(xattrs, 3),
+    safeArgs(xattrs, 3),
     'setting extended attributes',
     label,
   );
   const opaqueDirs: string[] = [];
-  for (const d of [...opaque].sort()) if (await isRealDir(d)) opaqueDirs.push(d);
+  for (const d of [...opaque].sort()) if (isRealDir(d)) opaqueDirs.push(d);
   await runBatch(
     'for d; do setfattr -n trusted.overlay.opaque -v y "$d" || exit 1; done',
     opaqueDirs.map((d) => host(d)),
@@ -347,12 +426,12 @@ export async function unpackLayer(
   // Directories last, deepest first: creating their children changed their mtimes.
   const byDepth = [...dirs.entries()].sort((a, b) => b[0].split('/').length - a[0].split('/').length);
   for (const [path, header] of byDepth) {
-    if (!(await isRealDir(path))) continue; // replaced by a later entry
+    if (!isRealDir(path)) continue; // replaced by a later entry
     const p = host(path);
-    await lchown(p, header.uid ?? 0, header.gid ?? 0);
-    await chmod(p, (header.mode ?? 0o755) & 0o7777);
+    lchownSync(p, header.uid ?? 0, header.gid ?? 0);
+    chmodSync(p, (header.mode ?? 0o755) & 0o7777);
     const mtime = header.mtime ?? new Date(0);
-    await lutimes(p, mtime, mtime);
+    lutimesSync(p, mtime, mtime);
   }
   return { diffId: `sha256:${hash.digest('hex')}`, opaqueDirs };
 }
