@@ -19,14 +19,20 @@ type Scenario = { scenario: string } & Record<string, unknown>;
 
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 
-/** The newest file (by name: `<date>-<machine>[-subset].json`) that has each scenario. */
+/** The newest run (by the time it records; several runs may share a date) that has each scenario. */
 function latestScenarios(): Map<string, { data: Scenario; file: string }> {
   const found = new Map<string, { data: Scenario; file: string }>();
-  const files = readdirSync(RESULTS)
+  const runs = readdirSync(RESULTS)
     .filter((f) => f.endsWith('.json'))
-    .sort();
-  for (const file of files) {
-    const { scenarios } = JSON.parse(readFileSync(`${RESULTS}${file}`, 'utf8')) as { scenarios: Scenario[] };
+    .map((file) => {
+      const run = JSON.parse(readFileSync(`${RESULTS}${file}`, 'utf8')) as {
+        date: string;
+        scenarios: Scenario[];
+      };
+      return { file, ...run };
+    })
+    .sort((a, b) => a.date.localeCompare(b.date));
+  for (const { file, scenarios } of runs) {
     for (const data of scenarios) found.set(data.scenario, { data, file });
   }
   return found;
@@ -53,6 +59,7 @@ export function chartRows(): Row[] {
   add('a whole suite / testcontainers', 'whole-suite', (d) => d.ratio as number);
   add('3 releases at once / slowest one', 'matrix', (d) => (d.ratios as R).parallel3ToSlowestSingle!, 1.5);
   add('memory per container / Docker', 'memory', (d) => d.ratio as number);
+  add('registry pull / skopeo copy', 'pull', (d) => d.ratio as number);
   return rows;
 }
 
