@@ -57,67 +57,51 @@ export async function parallelPostgres(options: {
   let cold = 0;
   try {
     await saveIntoDocker(engine, IMAGE, work);
+    /** Starts COUNT servers at once, each until it answered a query; `onReady` gets each one's time. */
+    const startAll = async (env: Record<string, string>, onReady: (ms: number) => void) => {
+      const t0 = performance.now();
+      const containers = await Promise.all(
+        Array.from({ length: COUNT }, async () => {
+          const c = await engine.run({
+            image: IMAGE,
+            env: { POSTGRES_PASSWORD: 'bench', ...env },
+            ports: [5432],
+            wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
+            startupTimeoutMs: 240_000,
+          });
+          const client = new pg.Client({
+            host: '127.0.0.1',
+            port: c.mappedPort(5432),
+            user: 'postgres',
+            password: 'bench',
+          });
+          await client.connect();
+          await client.query('SELECT 1');
+          await client.end();
+          onReady(performance.now() - t0);
+          return c;
+        }),
+      );
+      return { containers, wallMs: performance.now() - t0 };
+    };
     const samples = await interleave(
       {
         cspec: async () => {
           const measured = round++ >= options.warmup * 3;
-          const t0 = performance.now();
-          const containers = await Promise.all(
-            Array.from({ length: COUNT }, async () => {
-              const c = await engine.run({
-                image: IMAGE,
-                env: { POSTGRES_PASSWORD: 'bench' },
-                ports: [5432],
-                wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
-                startupTimeoutMs: 240_000,
-              });
-              const client = new pg.Client({
-                host: '127.0.0.1',
-                port: c.mappedPort(5432),
-                user: 'postgres',
-                password: 'bench',
-              });
-              await client.connect();
-              await client.query('SELECT 1');
-              await client.end();
-              if (measured) each.cspec!.push(performance.now() - t0);
-              return c;
-            }),
-          );
-          const wall = performance.now() - t0;
+          const { containers, wallMs } = await startAll({}, (ms) => {
+            if (measured) each.cspec!.push(ms);
+          });
           await Promise.all(containers.map((c) => c.remove()));
-          return wall;
+          return wallMs;
         },
         'cspec, cold init cache': async () => {
           round++;
           const key = `${process.pid}-${cold++}-${Date.now()}`;
-          const t0 = performance.now();
-          const containers = await Promise.all(
-            Array.from({ length: COUNT }, async () => {
-              const c = await engine.run({
-                image: IMAGE,
-                env: { POSTGRES_PASSWORD: 'bench', CSPEC_BENCH_COLD: key },
-                ports: [5432],
-                wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
-                startupTimeoutMs: 240_000,
-              });
-              const client = new pg.Client({
-                host: '127.0.0.1',
-                port: c.mappedPort(5432),
-                user: 'postgres',
-                password: 'bench',
-              });
-              await client.connect();
-              await client.query('SELECT 1');
-              await client.end();
-              return c;
-            }),
-          );
-          const wall = performance.now() - t0;
+          const { containers, wallMs } = await startAll({ CSPEC_BENCH_COLD: key }, () => {});
           const cached = (await containers[0]!.info()).image;
           await Promise.all(containers.map((c) => c.remove()));
           if (cached.includes('cspec-init/')) await engine.images.remove(cached);
-          return wall;
+          return wallMs;
         },
         testcontainers: async () => {
           const measured = round++ >= options.warmup * 3;
