@@ -3,54 +3,19 @@
  * layouts (with a multi-platform index and gzip layers), docker-archives, and
  * the broken ones. A failure must leave no tag, layer or temp entry.
  */
-import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { createImageStore, type ImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { hostArchitecture } from '../../packages/runtime/src/image/oci.js';
 import { ensureLayerLinks } from '../../packages/runtime/src/snapshot/layer-links.js';
+import { digest, dockerArchive, imageConfig, tarOf } from '../support/archives.js';
 
-type Entry = {
-  name: string;
-  content?: string | Buffer;
-  type?: 'file' | 'directory' | 'symlink';
-  linkname?: string;
-};
-
-async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
-  const p = pack();
-  for (const { content, ...header } of entries) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...header }, content ?? '', (e) =>
-        e ? reject(e) : resolve(),
-      ),
-    );
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of p) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-const digest = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const blobName = (d: string) => `blobs/sha256/${d.slice(7)}`;
-
-function imageConfig(diffIds: string[]): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      architecture: hostArchitecture(),
-      os: 'linux',
-      config: { Cmd: ['sh'], Env: ['PATH=/bin'] },
-      rootfs: { type: 'layers', diff_ids: diffIds },
-    }),
-  );
-}
 
 /** An OCI layout in a tar: an index with an image for this host and one for another architecture. */
 async function ociArchive(layers: Buffer[], options: { corruptLayer?: boolean } = {}) {
@@ -116,25 +81,7 @@ async function ociArchive(layers: Buffer[], options: { corruptLayer?: boolean } 
   ]);
 }
 
-/** What `docker save` writes: manifest.json, the config and plain layer tars. */
-async function dockerArchive(layers: Buffer[], diffIds = layers.map((l) => digest(l))) {
-  const config = imageConfig(diffIds);
-  const configName = `${digest(config).slice(7)}.json`;
-  return tarOf([
-    { name: configName, content: config },
-    ...layers.map((l, i) => ({ name: `layer${i}/layer.tar`, content: l })),
-    {
-      name: 'manifest.json',
-      content: JSON.stringify([
-        {
-          Config: configName,
-          RepoTags: ['example.test/docker/app:2'],
-          Layers: layers.map((_, i) => `layer${i}/layer.tar`),
-        },
-      ]),
-    },
-  ]);
-}
+const DOCKER_TAG = 'example.test/docker/app:2';
 
 describe('loading image archives', () => {
   let dir: string;
@@ -185,7 +132,7 @@ describe('loading image archives', () => {
 
   it('loads a docker-archive and tags it with its RepoTags', async () => {
     const loaded = await store.load(
-      await write('docker.tar', await dockerArchive([await base(), await top()])),
+      await write('docker.tar', await dockerArchive([await base(), await top()], { repoTag: DOCKER_TAG })),
     );
     expect(loaded[0]!.references).toEqual(['example.test/docker/app:2']);
     expect((await store.resolve('example.test/docker/app:2')).layerDirs).toHaveLength(2);
@@ -194,7 +141,9 @@ describe('loading image archives', () => {
   it('saves images to an archive that loads back with the same ids', async () => {
     const [l1, l2] = [await base(), await top()];
     const [oci] = await store.load(await write('oci.tar', await ociArchive([l1, l2])));
-    const [docker] = await store.load(await write('docker.tar', await dockerArchive([l1])));
+    const [docker] = await store.load(
+      await write('docker.tar', await dockerArchive([l1], { repoTag: DOCKER_TAG })),
+    );
     const saved = join(dir, 'saved.tar');
     await store.save(['example.test/oci/app:1', 'example.test/docker/app:2'], saved);
     const other = createImageStore(resolveConfig({ dataDir: join(dir, 'other') }));
@@ -214,7 +163,7 @@ describe('loading image archives', () => {
   it('prune removes what no tag or container needs, keeps shared layers, recent writes and layers in use', async () => {
     const [l1, l2] = [await base(), await top()];
     await store.load(await write('oci.tar', await ociArchive([l1, l2])));
-    await store.load(await write('docker.tar', await dockerArchive([l1])));
+    await store.load(await write('docker.tar', await dockerArchive([l1], { repoTag: DOCKER_TAG })));
     const ociLayers = (await store.resolve('example.test/oci/app:1')).layerDirs;
     // Their short links (made by the first mount) go with the layers.
     const links = await ensureLayerLinks(ociLayers);
@@ -260,12 +209,13 @@ describe('loading image archives', () => {
     ],
     [
       'a layer that does not match the config',
-      async () => dockerArchive([await base()], [digest('something else')]),
+      async () => dockerArchive([await base()], { repoTag: DOCKER_TAG, diffIds: [digest('something else')] }),
       /does not match the image config/,
     ],
     [
       'a layer with "../" entries',
-      async () => dockerArchive([await tarOf([{ name: 'a/../../x', content: 'x' }])]),
+      async () =>
+        dockerArchive([await tarOf([{ name: 'a/../../x', content: 'x' }])], { repoTag: DOCKER_TAG }),
       /outside the image/,
     ],
     [

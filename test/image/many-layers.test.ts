@@ -8,15 +8,13 @@
  * too long for that many layers, the start fails before anything exists.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, isCspecError, resolveConfig } from '@cspec/runtime';
-import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostArchitecture } from '../../packages/runtime/src/image/oci.js';
+import { dockerArchive, type TarEntry, tarOf } from '../support/archives.js';
 import { caught } from '../support/caught.js';
 import { useEngine } from '../support/engine.js';
 import { hostResources } from '../support/leaks.js';
@@ -26,28 +24,6 @@ const engine = useEngine();
 const TOP_LAYERS = 130;
 const REFERENCE = 'example.test/many-layers:130';
 
-type Entry = { name: string; content?: string | Buffer; type?: 'file' | 'directory'; mode?: number };
-
-async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
-  const p = pack();
-  // Read while writing: pack() holds an entry's callback until its data is consumed.
-  const chunks: Buffer[] = [];
-  const reading = (async () => {
-    for await (const chunk of p) chunks.push(chunk as Buffer);
-  })();
-  for (const { content, ...header } of entries) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...header }, content ?? '', (e) =>
-        e ? reject(e) : resolve(),
-      ),
-    );
-  }
-  p.finalize();
-  await reading;
-  return Buffer.concat(chunks);
-}
-
-const digest = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const pad = (i: number) => String(i).padStart(3, '0');
 
 /** /bin/sh (the host's dash) and the files its dynamic loader needs, at the paths ldd names. */
@@ -55,7 +31,7 @@ async function shellLayer(): Promise<Buffer> {
   const libraries = execFileSync('ldd', ['/bin/dash'], { encoding: 'utf8' })
     .split('\n')
     .flatMap((line) => /(\/\S+) \(0x/.exec(line)?.[1] ?? []);
-  const files: Entry[] = [{ name: 'bin/sh', content: await readFile('/bin/dash'), mode: 0o755 }];
+  const files: TarEntry[] = [{ name: 'bin/sh', content: await readFile('/bin/dash'), mode: 0o755 }];
   for (const lib of libraries) files.push({ name: lib.slice(1), content: await readFile(lib), mode: 0o755 });
   const dirs = new Set<string>();
   for (const f of files) {
@@ -73,7 +49,7 @@ async function shellLayer(): Promise<Buffer> {
  * what a layer far above takes away again.
  */
 function topLayer(i: number): Promise<Buffer> {
-  const entries: Entry[] = [{ name: `layers/${pad(i)}`, content: `${pad(i)}\n` }];
+  const entries: TarEntry[] = [{ name: `layers/${pad(i)}`, content: `${pad(i)}\n` }];
   if (i === 2) entries.push({ name: 'gone/a', content: 'a\n' }, { name: 'gone/b', content: 'b\n' });
   if (i === 3) entries.push({ name: 'opq/old', content: 'old\n' });
   if (i === 4) entries.push({ name: 'over', content: 'v4\n' });
@@ -90,25 +66,7 @@ function topLayer(i: number): Promise<Buffer> {
 async function manyLayerArchive(): Promise<Buffer> {
   const layers = [await shellLayer()];
   for (let i = 1; i <= TOP_LAYERS; i++) layers.push(await topLayer(i));
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: hostArchitecture(),
-      os: 'linux',
-      config: { Cmd: ['/bin/sh'], Env: ['PATH=/bin'] },
-      rootfs: { type: 'layers', diff_ids: layers.map(digest) },
-    }),
-  );
-  const configName = `${digest(config).slice(7)}.json`;
-  return tarOf([
-    { name: configName, content: config },
-    ...layers.map((l, i) => ({ name: `layer${i}/layer.tar`, content: l })),
-    {
-      name: 'manifest.json',
-      content: JSON.stringify([
-        { Config: configName, RepoTags: [REFERENCE], Layers: layers.map((_, i) => `layer${i}/layer.tar`) },
-      ]),
-    },
-  ]);
+  return dockerArchive(layers, { repoTag: REFERENCE, cmd: ['/bin/sh'] });
 }
 
 /** Runs in the container with dash's builtins only: what the layers add up to. */
