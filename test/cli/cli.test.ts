@@ -424,10 +424,20 @@ describe('other commands', () => {
     expect(result.stderr).toMatch(/^error: no such container: no-such-container\nhint: /);
   });
 
-  it('image ls lists the base image', async () => {
+  it('image ls lists the base image, whose one layer the service images share', async () => {
     const result = await cspec(['image', 'ls', '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).map((i: { reference: string }) => i.reference)).toContain(IMAGE);
+    type Row = { reference: string; sizeBytes: number; sharedSizeBytes: number };
+    const rows = JSON.parse(result.stdout) as Row[];
+    const base = rows.find((i) => i.reference === IMAGE);
+    const postgres = rows.find((i) => i.reference === 'cspec/postgres:15');
+    // Both are built by the integration tests' global setup: postgres:15 is FROM the base image.
+    expect(base?.sharedSizeBytes).toBe(base?.sizeBytes);
+    // At least that layer; all of it when images were made from postgres:15 (prepared, init-cached).
+    expect(postgres!.sharedSizeBytes).toBeGreaterThanOrEqual(base!.sizeBytes);
+    expect(postgres!.sharedSizeBytes).toBeLessThanOrEqual(postgres!.sizeBytes);
+    const table = await cspec(['image', 'ls']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^REFERENCE +IMAGE ID +CREATED +SIZE +SHARED SIZE$/);
   });
 
   it('image import makes an image of a root filesystem tar that runs; image load refuses a bad archive', async () => {

@@ -18,12 +18,13 @@ export const imageLsCommand = defineCommand({
     }
     const now = Date.now();
     out.table(
-      ['REFERENCE', 'IMAGE ID', 'CREATED', 'SIZE'],
+      ['REFERENCE', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE'],
       images.map((i) => [
         i.reference,
         i.id.replace(/^sha256:/, '').slice(0, 12),
         formatAgo(i.created, now),
         formatSize(i.sizeBytes),
+        formatSize(i.sharedSizeBytes),
       ]),
     );
     return EXIT.ok;

@@ -207,6 +207,7 @@ describe('image store', () => {
       id: one.id,
       created: '2024-01-02T03:04:05.000Z',
       sizeBytes: Buffer.byteLength('layer of cspec/fake:one'),
+      sharedSizeBytes: 0,
     });
     await store.remove('cspec/fake:one');
     expect((await store.list()).map((i) => i.reference)).toEqual(['cspec/fake:two']);

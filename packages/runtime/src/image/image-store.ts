@@ -33,6 +33,7 @@ import { importRootfs, loadArchive } from './import-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { pruneStore, treeSize } from './prune.js';
 import { type ImageReference, parseReference } from './reference.js';
+import { sharedSizes } from './shared-size.js';
 import { type ImageSource, RECIPE_LABEL } from './source.js';
 import { createDebianBootstrapSource, DEBIAN_REPOSITORY, DEBIAN_SUITES } from './sources/debian-bootstrap.js';
 import { createNodeImageSource } from './sources/node-image.js';
@@ -298,22 +299,28 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
 
     async list(): Promise<ImageSummary[]> {
       await sweep();
-      const out: ImageSummary[] = [];
+      const found: { reference: string; created: string; manifest: OciManifest }[] = [];
       for (const tag of await tags.list()) {
         try {
           const manifest = await readDocument<OciManifest>(tag.manifestDigest);
           const imageConfig = await readDocument<OciImageConfig>(manifest.config.digest);
-          out.push({
-            reference: tag.reference,
-            id: manifest.config.digest,
-            created: imageConfig.created ?? tag.taggedAt,
-            sizeBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0),
-          });
+          found.push({ reference: tag.reference, created: imageConfig.created ?? tag.taggedAt, manifest });
         } catch (error) {
           debug('skipping unreadable tag %s: %O', tag.reference, error);
         }
       }
-      return out.sort((a, b) => a.reference.localeCompare(b.reference));
+      const shared = sharedSizes(
+        found.map((f) => ({ id: f.manifest.config.digest, layers: f.manifest.layers })),
+      );
+      return found
+        .map(({ reference, created, manifest }) => ({
+          reference,
+          id: manifest.config.digest,
+          created,
+          sizeBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0),
+          sharedSizeBytes: shared.get(manifest.config.digest) ?? 0,
+        }))
+        .sort((a, b) => a.reference.localeCompare(b.reference));
     },
 
     async inspect(reference) {

@@ -33,6 +33,8 @@ export interface ImageSummary {
   readonly id: string;
   readonly created: string;
   readonly sizeBytes: number;
+  /** Bytes of its layers that other images use too (`docker system df -v`'s SHARED SIZE). */
+  readonly sharedSizeBytes: number;
 }
 
 /** What `image history` and `image tree` show of one image. */
