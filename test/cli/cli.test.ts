@@ -403,8 +403,11 @@ describe('other commands', () => {
       const usage = await cspec(['image', 'build', '--build-arg', 'novalue', dir]);
       expect(usage.code).toBe(2);
       expect(usage.stderr).toMatch(/^error: invalid --build-arg "novalue" — use NAME=value/m);
-      // More interfaces than loopback only on the host's network.
-      writeFileSync(join(dir, 'Dockerfile'), `FROM ${IMAGE}\nRUN test "$(grep -c : /proc/net/dev)" -gt 1\n`);
+      // More interfaces than loopback only on the host's network (the comment keeps earlier runs' cache out).
+      writeFileSync(
+        join(dir, 'Dockerfile'),
+        `FROM ${IMAGE}\nRUN test "$(grep -c : /proc/net/dev)" -gt 1 # ${process.pid} ${Date.now()}\n`,
+      );
       const isolated = await cspec(['image', 'build', '--network', 'none', dir]);
       expect(isolated.stderr).toMatch(/^error: .*Dockerfile:2: RUN .* exited with 1/m);
       const host = await cspec(['image', 'build', '--network', 'host', dir]);

@@ -294,7 +294,10 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
           const env: Record<string, string> = Object.fromEntries(stage.args);
           for (const [k, v] of envMap(stage.config.Env)) env[k] = v;
           const argParts = [...stage.args].sort().map(([k, v]) => `${k}=${v}`);
-          await step(index, at, stage, argParts, async () => {
+          // A step on the host's network may see what a loopback-only one cannot (and fail
+          // differently): the network it ran with is part of its key, also when the build chose it.
+          const keyParts = network === 'host' ? [...argParts, 'network=host'] : argParts;
+          await step(index, at, stage, keyParts, async () => {
             if (!stage.manifest)
               throw fail(
                 at,

@@ -15,7 +15,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function networksOf(lines: readonly string[], options: Partial<BuildOptions> = {}): Promise<string[]> {
+async function networksOf(
+  lines: readonly string[],
+  options: Partial<BuildOptions> = {},
+  cache: Map<string, string> = new Map(),
+): Promise<string[]> {
   const context = mkdtempSync(join(tmpdir(), 'cspec-run-network-'));
   dirs.push(context);
   writeFileSync(join(context, 'Dockerfile'), ['FROM base:1', ...lines, ''].join('\n'));
@@ -29,7 +33,7 @@ async function networksOf(lines: readonly string[], options: Partial<BuildOption
   } as unknown as ImageService;
   const host: BuildHost = {
     images,
-    cache: { get: async () => undefined, set: async () => {} },
+    cache: { get: async (key) => cache.get(key), set: async (key, value) => void cache.set(key, value) },
     tmpDir: join(context, 'tmp'),
     async runStep(input) {
       asked.push(input.network);
@@ -50,5 +54,14 @@ describe('RUN step networks', () => {
   it("network: 'host' for the build: every step but one with --network=none", async () => {
     expect(await networksOf(lines, { network: 'host' })).toEqual(['host', 'host', 'none', 'host']);
     expect(await networksOf(lines, { network: 'none' })).toEqual(['none', 'none', 'none', 'host']);
+  });
+
+  it('a step built on the host network is not reused by a build without it, nor the other way round', async () => {
+    const cache = new Map<string, string>();
+    expect(await networksOf(['RUN a'], { network: 'none' }, cache)).toEqual(['none']);
+    expect(await networksOf(['RUN a'], { network: 'host' }, cache)).toEqual(['host']);
+    // Both are cached now: a rebuild of either runs nothing.
+    expect(await networksOf(['RUN a'], { network: 'host' }, cache)).toEqual([]);
+    expect(await networksOf(['RUN a'], {}, cache)).toEqual([]);
   });
 });
