@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -75,11 +75,18 @@ export async function readExitStatus(
   } catch {
     return undefined;
   }
+  // The monitor creates the file and writes it in one call: empty means a moment before that call.
+  if (!/^\d+$/.test(text.trim())) return undefined;
   const exitCode = Number(text.trim());
   const oomKilled = (await ctx.cgroups.oomKillCount(id)) > 0;
   const status = { exitCode, oomKilled };
   await writeJsonAtomic(paths.exitJson, status).catch(() => {});
   return status;
+}
+
+/** Whether the monitor has written the exit code (a killed monitor can leave the file empty). */
+function exitWritten(paths: Pick<ContainerPaths, 'exit'>): boolean {
+  return (statSync(paths.exit, { throwIfNoEntry: false })?.size ?? 0) > 0;
 }
 
 /** The init's host pid from the runtime's pid file; 0 while there is none. */
@@ -219,6 +226,7 @@ export class NativeContainer implements Container {
           logsFrom === 0
             ? this.logText()
             : ((await readFile(this.#paths.log).catch(() => undefined))?.subarray(logsFrom).toString() ?? ''),
+        logPath: this.#paths.log,
         exited: () => this.#exit,
         // Only the first start skipped that work; a restart prints what it prints.
         ...(logsFrom === 0 && readiness.skippedLog ? { skippedLog: readiness.skippedLog } : {}),
@@ -251,7 +259,7 @@ export class NativeContainer implements Container {
   #vanished(): boolean {
     if (this.#monitor) return false;
     if (!existsSync(this.#paths.dir)) return true;
-    return this.#pid !== undefined && !existsSync(`/proc/${this.#pid}`) && !existsSync(this.#paths.exit);
+    return this.#pid !== undefined && !existsSync(`/proc/${this.#pid}`) && !exitWritten(this.#paths);
   }
 
   /**
@@ -377,7 +385,7 @@ export class NativeContainer implements Container {
       done: () =>
         this.#exit !== undefined ||
         this.#removing !== undefined ||
-        (!this.#monitor && (existsSync(this.#paths.exit) || this.#vanished())),
+        (!this.#monitor && (exitWritten(this.#paths) || this.#vanished())),
     });
   }
 

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult, ExitStatus } from '../engine/engine.js';
 import { CspecError } from '../errors.js';
 import { isListeningInside } from '../network/container-port-probe.js';
+import { type FileChanges, watchFileChanges } from '../util/file-changes.js';
 import type { WaitSpec } from './spec.js';
 
 /** What a readiness check may look at. */
@@ -15,6 +16,8 @@ export interface WaitTarget {
   readonly ports: Readonly<Record<number, number>>;
   exec(command: readonly string[], signal: AbortSignal): Promise<ExecResult>;
   logText(): Promise<string>;
+  /** The log file, when there is one: log waits wake up as soon as it is written. */
+  readonly logPath?: string;
   /**
    * What the container would have printed before its log began: the first-start
    * work an init-cache start skipped. Log waits count its matches as well.
@@ -41,6 +44,7 @@ async function poll(
   intervalMs: number,
   target: WaitTarget,
   check: () => Promise<boolean>,
+  changes?: FileChanges,
 ) {
   for (;;) {
     const exit = target.exited();
@@ -48,7 +52,7 @@ async function poll(
       throw new NotReadyError(`the container exited with code ${exit.exitCode} before it was ready`, exit);
     if (await check()) return;
     signal.throwIfAborted();
-    await sleep(intervalMs, undefined, { signal });
+    await (changes ? changes.next(intervalMs, signal) : sleep(intervalMs, undefined, { signal }));
   }
 }
 
@@ -113,7 +117,18 @@ async function waitLog(
   const times = spec.times ?? 1;
   const count = (text: string) => text.match(new RegExp(spec.pattern, flags))?.length ?? 0;
   const skipped = target.skippedLog ? count(target.skippedLog) : 0;
-  await poll(signal, FAST_POLL_MS, target, async () => skipped + count(await target.logText()) >= times);
+  const changes = target.logPath ? watchFileChanges(target.logPath) : undefined;
+  try {
+    await poll(
+      signal,
+      FAST_POLL_MS,
+      target,
+      async () => skipped + count(await target.logText()) >= times,
+      changes,
+    );
+  } finally {
+    changes?.close();
+  }
 }
 
 async function waitHttp(
