@@ -156,6 +156,7 @@ export async function startContainer(
     },
     `image ${image.reference}`,
   );
+  const args = commandFor(spec, image);
   let state: ContainerState = {
     version: 1,
     id,
@@ -163,7 +164,7 @@ export async function startContainer(
     image: image.reference,
     imageId: image.id,
     createdAt: new Date().toISOString(),
-    command: [],
+    command: args,
     labels: containerLabels(image, spec),
     sessionId: options.detached ? null : options.sessionId,
     writable: paths.writable,
@@ -177,28 +178,35 @@ export async function startContainer(
   try {
     // The directory first: a name whose container directory exists is taken (see names.ts).
     await mkdir(paths.rootfs, { recursive: true });
-    await reserveName(ctx.config, name, id);
-    await writeContainerState(paths.state, state);
-    await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
-    await Promise.all(
-      (spec.mounts ?? []).flatMap((m, i) => {
+    const resolvConf = options.hostNetwork
+      ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '')
+      : RESOLV_CONF;
+    const root = createLayeredRoot([paths.upper, ...[...image.layerDirs].reverse()]);
+    // Independent of one another: the name and state, the writable layer's dirs, the files runc mounts.
+    // All settle before a failure is thrown, so that teardown never races a mkdir that is still running.
+    const [user] = await allSettled([
+      (async () => {
+        await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
+        // Files given in the spec may replace /etc/passwd or /etc/group: copied before the user is looked up.
+        if (spec.files?.length) await copyFilesIntoUpper(paths.upper, root, spec.files);
+        const [passwd, group] = await Promise.all([
+          root.readText('/etc/passwd'),
+          root.readText('/etc/group'),
+        ]);
+        return resolveUser(spec.user ?? image.config.user, passwd ?? '', group ?? '');
+      })(),
+      (async () => {
+        await reserveName(ctx.config, name, id);
+        await writeContainerState(paths.state, state);
+      })(),
+      ...(spec.mounts ?? []).flatMap((m, i) => {
         if (m.type !== 'overlay') return [];
         const dirs = overlayMountDirs(paths.mounts, i);
         return [mkdir(dirs.upper, { recursive: true }), mkdir(dirs.work, { recursive: true })];
       }),
-    );
-
-    const root = createLayeredRoot([paths.upper, ...[...image.layerDirs].reverse()]);
-    if (spec.files?.length) await copyFilesIntoUpper(paths.upper, root, spec.files);
-    const [passwd, group] = await Promise.all([root.readText('/etc/passwd'), root.readText('/etc/group')]);
-    const user = resolveUser(spec.user ?? image.config.user, passwd ?? '', group ?? '');
-    const args = commandFor(spec, image);
-    state = { ...state, command: args };
-
-    const resolvConf = options.hostNetwork
-      ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '')
-      : RESOLV_CONF;
-    await Promise.all([writeFile(paths.hostname, `${hostname}\n`), writeFile(paths.resolvConf, resolvConf)]);
+      writeFile(paths.hostname, `${hostname}\n`),
+      writeFile(paths.resolvConf, resolvConf),
+    ]);
     mark('files');
     phase = 'setting up the network';
     const net = await ctx.network.setupContainer(
@@ -214,7 +222,8 @@ export async function startContainer(
     );
     mark('network');
     state = { ...state, network: net.state, ipAddress: net.ipAddress };
-    await writeContainerState(paths.state, state);
+    // Teardown finds the network through the state file; the loopback-only namespace runc makes needs none.
+    if (net.netnsPath !== undefined) await writeContainerState(paths.state, state);
 
     if (spec.ports.length > 0) {
       if (!net.ipAddress) throw new CspecError('CSPEC_INTERNAL', 'published ports need a container address');
@@ -236,8 +245,8 @@ export async function startContainer(
         }
         state = { ...state, ports };
       }
+      await writeContainerState(paths.state, state);
     }
-    await writeContainerState(paths.state, state);
 
     const ociConfig = buildOciConfig({
       process: {
@@ -341,6 +350,16 @@ function containerLabels(image: ResolvedImage, spec: ResolvedSpec): Record<strin
   const labels: Record<string, string> = { ...(image.config.labels ?? {}), ...(spec.labels ?? {}) };
   delete labels[INIT_CACHE_LABELS.skippedLog];
   return labels;
+}
+
+/** Promise.all that waits for every promise before it rejects with the first failure. */
+async function allSettled<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 function withLogFd<T>(path: string, use: (fd: number) => T): T {
