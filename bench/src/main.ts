@@ -75,9 +75,19 @@ const checkLeftovers = (scenario: string) => {
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 const scenarios = [];
+/** Wall time of each scenario, setup included, and of the whole run: the run has a budget (README). */
+const benchStart = performance.now();
+let lapStart = benchStart;
+const durationsS: Record<string, number> = {};
+const lap = (scenario: string) => {
+  const now = performance.now();
+  durationsS[scenario] = Math.round((now - lapStart) / 100) / 10;
+  lapStart = now;
+};
 if (wanted('trivial-start')) {
   const trivial = await trivialStart({ rounds, warmup, log });
   scenarios.push(trivial);
+  lap(trivial.scenario);
   checkLeftovers('trivial-start');
   table(
     `trivial container, start to exit (${rounds} rounds after ${warmup} warm-up, interleaved)`,
@@ -95,6 +105,7 @@ if (wanted('postgres-ready')) {
   const pgRounds = Number(process.env.BENCH_PG_ROUNDS ?? 10);
   const postgres = await postgresReady({ rounds: pgRounds, warmup: 2, log });
   scenarios.push(postgres);
+  lap(postgres.scenario);
   checkLeftovers('postgres-ready');
   table(
     `one Postgres, start to first query (${pgRounds} rounds after 2 warm-up, interleaved)`,
@@ -109,6 +120,7 @@ if (wanted('per-test-database')) {
   const dbRounds = Number(process.env.BENCH_DB_ROUNDS ?? 30);
   const perTest = await perTestDatabase({ rounds: dbRounds, log });
   scenarios.push(perTest);
+  lap(perTest.scenario);
   checkLeftovers('per-test-database');
   table(
     `a fresh migrated database for a test, ${perTest.tables}-table schema (${dbRounds} rounds, interleaved)`,
@@ -123,6 +135,7 @@ if (wanted('parallel-postgres')) {
   const pgRounds = Number(process.env.BENCH_PG8_ROUNDS ?? 5);
   const many = await parallelPostgres({ rounds: pgRounds, warmup: 1, log });
   scenarios.push(many);
+  lap(many.scenario);
   checkLeftovers('parallel-postgres');
   table(
     `${many.count} Postgres at once, until every one answered (${pgRounds} rounds after 1 warm-up)`,
@@ -134,9 +147,10 @@ if (wanted('parallel-postgres')) {
 }
 
 if (wanted('matrix')) {
-  const matrixRounds = Number(process.env.BENCH_MATRIX_ROUNDS ?? 5);
+  const matrixRounds = Number(process.env.BENCH_MATRIX_ROUNDS ?? 3);
   const m = await matrix({ rounds: matrixRounds, warmup: 1, log });
   scenarios.push(m);
+  lap(m.scenario);
   checkLeftovers('matrix');
   table(
     `cspec test on examples/matrix-distros (${matrixRounds} rounds after 1 warm-up, interleaved)`,
@@ -148,9 +162,10 @@ if (wanted('matrix')) {
 }
 
 if (wanted('whole-suite')) {
-  const suiteRounds = Number(process.env.BENCH_SUITE_ROUNDS ?? 5);
+  const suiteRounds = Number(process.env.BENCH_SUITE_ROUNDS ?? 4);
   const suite = await wholeSuite({ rounds: suiteRounds, warmup: 1, log });
   scenarios.push(suite);
+  lap(suite.scenario);
   checkLeftovers('whole-suite');
   table(
     `examples/postgres-per-test, ${suite.tests} tests, whole vitest run (${suiteRounds} rounds after 1 warm-up, interleaved)`,
@@ -162,6 +177,7 @@ if (wanted('whole-suite')) {
 if (wanted('memory')) {
   const mem = await memory({ log });
   scenarios.push(mem);
+  lap(mem.scenario);
   checkLeftovers('memory');
   process.stdout.write(
     `\nmemory beside each running container (${mem.containers} detached, one port each): cspec ${mem.perContainerMiB.cspec} MiB, docker ${mem.perContainerMiB.docker} MiB (ratio ${mem.ratio})\n`,
@@ -172,6 +188,7 @@ if (wanted('memory')) {
 if (wanted('rootfs')) {
   const r = await rootfs({ rounds, warmup, log });
   scenarios.push(r);
+  lap(r.scenario);
   checkLeftovers('rootfs');
   table(
     `root filesystem of a cached image (${rounds} rounds after ${warmup} warm-up, interleaved)`,
@@ -182,9 +199,10 @@ if (wanted('rootfs')) {
   );
 }
 if (wanted('pull')) {
-  const pullRounds = Number(process.env.BENCH_PULL_ROUNDS ?? 5);
+  const pullRounds = Number(process.env.BENCH_PULL_ROUNDS ?? 3);
   const p = await pull({ rounds: pullRounds, warmup: 1, log });
   scenarios.push(p);
+  lap(p.scenario);
   checkLeftovers('pull');
   table(
     `pull ${p.image} (${Math.round(p.bytes / 1e6)} MB, ${p.layers} layers) from 127.0.0.1 (${pullRounds} rounds after 1 warm-up, interleaved)`,
@@ -198,6 +216,7 @@ if (wanted('image-build')) {
   const buildRounds = Number(process.env.BENCH_BUILD_ROUNDS ?? 5);
   const built = await imageBuild({ rounds: buildRounds, log });
   scenarios.push(built);
+  lap(built.scenario);
   checkLeftovers('image-build');
   table(
     `built-in images: cold build, warm rebuild with every step cached (${buildRounds} rounds)`,
@@ -208,13 +227,19 @@ if (wanted('image-build')) {
   );
 }
 
+const totalS = Math.round((performance.now() - benchStart) / 100) / 10;
+process.stdout.write(
+  `\ntime per scenario (s): ${Object.entries(durationsS)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}; all: ${(totalS / 60).toFixed(1)} min\n`,
+);
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(new URL('../results/', import.meta.url), { recursive: true });
 const suffix = only ? `-${only.join('+')}` : '';
 const file = new URL(`../results/${date}-${machine.hostname}${suffix}.json`, import.meta.url);
 await writeFile(
   file,
-  `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, scenarios }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), machine, rounds, warmup, totalS, durationsS, scenarios }, null, 2)}\n`,
 );
 process.stdout.write(`\nwritten: bench/results/${date}-${machine.hostname}${suffix}.json\n`);
 process.stdout.write(`chart: ${writeChart()}\n`);
