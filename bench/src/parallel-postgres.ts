@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
-import pg from 'pg';
 import { ensureDocker, saveIntoDocker } from './docker.js';
+import { postgresSpec, queryPostgres } from './postgres-side.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -62,22 +62,8 @@ export async function parallelPostgres(options: {
       const t0 = performance.now();
       const containers = await Promise.all(
         Array.from({ length: COUNT }, async () => {
-          const c = await engine.run({
-            image: IMAGE,
-            env: { POSTGRES_PASSWORD: 'bench', ...env },
-            ports: [5432],
-            wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
-            startupTimeoutMs: 240_000,
-          });
-          const client = new pg.Client({
-            host: '127.0.0.1',
-            port: c.mappedPort(5432),
-            user: 'postgres',
-            password: 'bench',
-          });
-          await client.connect();
-          await client.query('SELECT 1');
-          await client.end();
+          const c = await engine.run({ ...postgresSpec(IMAGE, env), startupTimeoutMs: 240_000 });
+          await queryPostgres(c.mappedPort(5432));
           onReady(performance.now() - t0);
           return c;
         }),

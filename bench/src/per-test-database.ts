@@ -22,6 +22,7 @@ import { mariadb, postgres } from '../../packages/vitest/src/services/definition
 import { MariadbDatabases } from '../../packages/vitest/src/worker/mariadb-fixture.js';
 import { PostgresDatabases } from '../../packages/vitest/src/worker/postgres-fixture.js';
 import { ensureDocker, saveIntoDocker } from './docker.js';
+import { postgresSpec, queryPostgres } from './postgres-side.js';
 import { type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -114,22 +115,9 @@ export async function perTestDatabase(options: {
         await saveIntoDocker(engine, CONTAINER_IMAGE, dir);
         for (let round = 0; round < containerRounds; round++) {
           const start = performance.now();
-          const c = await engine.run({
-            image: CONTAINER_IMAGE,
-            env: { POSTGRES_PASSWORD: 'bench' },
-            ports: [5432],
-            wait: { type: 'log', pattern: 'database system is ready to accept connections', times: 2 },
-          });
+          const c = await engine.run(postgresSpec(CONTAINER_IMAGE));
           try {
-            const client = new pg.Client({
-              host: '127.0.0.1',
-              port: c.mappedPort(5432),
-              user: 'postgres',
-              password: 'bench',
-            });
-            await client.connect();
-            for (const text of schemaSql) await client.query(text);
-            await client.end();
+            await queryPostgres(c.mappedPort(5432), schemaSql);
             samples['postgres, a new container (cspec)']!.push(performance.now() - start);
           } finally {
             await c.remove();

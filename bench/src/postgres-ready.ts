@@ -21,13 +21,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
-import pg from 'pg';
 import { ensureDocker, saveIntoDocker } from './docker.js';
+import { postgresSpec, queryPostgres } from './postgres-side.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
 const IMAGE = 'cspec/postgres:15';
-const READY = /database system is ready to accept connections/;
 const withNode24 = fileURLToPath(new URL('../../scripts/with-node24.mjs', import.meta.url));
 const tcScript = fileURLToPath(new URL('./tc-postgres-once.mjs', import.meta.url));
 
@@ -43,16 +42,6 @@ export interface PostgresReadyResult {
     /** A first start with a new init-cache key / testcontainers. */
     readonly coldToTestcontainers: number;
   };
-}
-
-async function query(port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: 'bench' });
-  await client.connect();
-  try {
-    await client.query('SELECT 1');
-  } finally {
-    await client.end();
-  }
 }
 
 export async function postgresReady(options: {
@@ -72,13 +61,8 @@ export async function postgresReady(options: {
       {
         cspec: async () => {
           const t0 = performance.now();
-          const c = await engine.run({
-            image: IMAGE,
-            env: { POSTGRES_PASSWORD: 'bench' },
-            ports: [5432],
-            wait: { type: 'log', pattern: READY.source, times: 2 },
-          });
-          await query(c.mappedPort(5432));
+          const c = await engine.run(postgresSpec(IMAGE));
+          await queryPostgres(c.mappedPort(5432));
           const ready = performance.now() - t0;
           const t1 = performance.now();
           await c.remove();
@@ -87,13 +71,10 @@ export async function postgresReady(options: {
         },
         'cspec, cold init cache': async () => {
           const t0 = performance.now();
-          const c = await engine.run({
-            image: IMAGE,
-            env: { POSTGRES_PASSWORD: 'bench', CSPEC_BENCH_COLD: `${process.pid}-${cold++}-${Date.now()}` },
-            ports: [5432],
-            wait: { type: 'log', pattern: READY.source, times: 2 },
-          });
-          await query(c.mappedPort(5432));
+          const c = await engine.run(
+            postgresSpec(IMAGE, { CSPEC_BENCH_COLD: `${process.pid}-${cold++}-${Date.now()}` }),
+          );
+          await queryPostgres(c.mappedPort(5432));
           const ready = performance.now() - t0;
           const cached = (await c.info()).image;
           await c.remove();
@@ -125,7 +106,7 @@ export async function postgresReady(options: {
             const port = Number(portLine.trim().split('\n')[0]!.split(':').at(-1));
             for (;;) {
               try {
-                await query(port);
+                await queryPostgres(port);
                 break;
               } catch {
                 await sleep(20);
