@@ -52,9 +52,10 @@ export function hostResources(): HostResources {
     runtimeContainers: [...dirNames('/run/runc'), ...dirNames('/run/crun')],
     containerDirs: dirNames(`${config.runDir}/containers`),
     writableLayers: dirNames(config.tmpfsDir),
-    runcProcesses: lines('ps', ['-C', 'runc,crun', '-o', 'pid=,ppid=,pgid=,stat=,args=']).map((l) =>
-      l.trim(),
-    ),
+    runcProcesses: lines('ps', ['-C', 'runc,crun', '-o', 'pid=,ppid=,pgid=,stat=,args='])
+      .map((l) => l.trim())
+      // Exited, and handed to init when their owner was killed: init reaps them (some inits lazily).
+      .filter((l) => !/^\d+\s+1\s+\d+\s+Z/.test(l)),
     forwardRules: lines('iptables', ['-w', '5', '-S', 'FORWARD']).filter((r) =>
       r.includes('--comment cspec '),
     ),

@@ -276,12 +276,14 @@ export async function startContainer(
 
     // OOM kills are only read back (from the kept cgroup) when a memory limit can cause them.
     const keep = spec.resources?.memoryBytes !== undefined;
+    // Only a detached container outlives this process, and needs a monitor to record its exit.
+    const run = { id, keep, bundle: paths.dir, dir: paths.dir, monitor: options.detached === true };
     const spawnMonitor = (): ChildProcess => {
       const monitor = options.inheritStdio
-        ? ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: 'inherit' })
+        ? ctx.runtime.start({ ...run, stdio: 'inherit' })
         : withLogFd(paths.log, (fd) =>
             // The container writes its log itself: no pipe through this process, and it survives us.
-            ctx.runtime.start({ id, keep, bundle: paths.dir, dir: paths.dir, stdio: ['ignore', fd, fd] }),
+            ctx.runtime.start({ ...run, stdio: ['ignore', fd, fd] }),
           );
       monitor.on('error', () => {});
       // A detached container must not keep this process alive.

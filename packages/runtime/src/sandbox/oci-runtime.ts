@@ -1,11 +1,13 @@
 /**
  * Drives an OCI runtime binary (runc, or crun where the host allows). The
- * container's process runs under a tiny `sh` monitor that records the exit
- * status in the container's directory, so a container outlives the process
- * that started it and any process can learn how it ended.
+ * exit status is recorded in the container's directory, so that any process
+ * can learn how a container ended. A container that must outlive the
+ * process starting it runs under a tiny `sh` monitor that writes it; one
+ * that lives and dies with that process is `runc run` itself, and this
+ * process writes the file when it exits (one process start fewer).
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { createDebug } from '../debug.js';
@@ -33,10 +35,11 @@ export interface OciRuntime {
   readonly name: string;
   readonly binary: string;
   /**
-   * Starts `<runtime> run --keep` under the monitor. stdout/stderr go to
-   * `stdio` (a log file descriptor, or inherited). The monitor writes
-   * `<dir>/exit` with the exit code when the container's init ends; the
-   * runtime writes `<dir>/pid` once the container's process has started.
+   * Starts `<runtime> run`. stdout/stderr go to `stdio` (a log file
+   * descriptor, or inherited). `<dir>/exit` gets the exit code when the
+   * container's init ends (written by the monitor, or by this process when
+   * the runtime exits); the runtime writes `<dir>/pid` once the container's
+   * process has started.
    */
   start(options: {
     readonly id: string;
@@ -49,6 +52,12 @@ export interface OciRuntime {
     readonly bundle: string;
     readonly dir: string;
     readonly stdio: StdioOptions;
+    /**
+     * Run under the `sh` monitor, which records the exit code even after
+     * this process is gone (detached containers). Otherwise the runtime is
+     * the child and this process records it.
+     */
+    readonly monitor: boolean;
   }): ChildProcess;
   exec(id: string, args: readonly string[], options?: OciExecOptions): Promise<RawExecResult>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
@@ -58,11 +67,25 @@ export interface OciRuntime {
   exists(id: string): boolean;
 }
 
+function runArgs(bundle: string, id: string, dir: string, keep: boolean): string[] {
+  const args = ['--log', join(dir, 'runtime.log'), '--log-format', 'json', 'run'];
+  if (keep) args.push('--keep');
+  return [...args, '--pid-file', join(dir, 'pid'), '--bundle', bundle, id];
+}
+
+/** Exit code as a shell reports it: 128 + the signal's number for a killed process. */
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal ? signalNumber(signal) : 0);
+}
+
+/** `sh -c MONITOR cspec-monitor EXIT-FILE RUNTIME ARGS...` */
 const MONITOR = [
-  '"$1" --log "$4/runtime.log" --log-format json run $5 --pid-file "$4/pid" --bundle "$2" "$3"',
+  'exit_file=$1',
+  'shift',
+  '"$@"',
   'rc=$?',
   // One write(2) by a builtin, no `mv`: an exec costs milliseconds. Readers take an empty file for "not yet".
-  'echo "$rc" > "$4/exit"',
+  'echo "$rc" > "$exit_file"',
   'exit "$rc"',
 ].join('\n');
 
@@ -91,7 +114,7 @@ function collect(
     child.on('error', reject);
     child.on('close', (code, signal) =>
       resolve({
-        exitCode: code ?? 128 + (signal ? signalNumber(signal) : 0),
+        exitCode: exitCodeOf(code, signal),
         stdout: Buffer.concat(out).toString(),
         stderr: Buffer.concat(err).toString(),
         output: Buffer.concat(all).toString(),
@@ -133,15 +156,26 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
   return {
     name,
     binary,
-    start({ id, keep, bundle, dir, stdio }) {
-      const child = spawn(
-        '/bin/sh',
-        ['-c', MONITOR, 'cspec-monitor', binary, bundle, id, dir, keep ? '--keep' : ''],
-        {
-          stdio,
-          detached: true,
-        },
-      );
+    start({ id, keep, bundle, dir, stdio, monitor }) {
+      const args = runArgs(bundle, id, dir, keep);
+      if (!monitor) {
+        const child = spawn(binary, args, { stdio, detached: true });
+        // Registered first: every later 'exit' listener finds the file written.
+        child.once('exit', (code, signal) => {
+          try {
+            writeFileSync(join(dir, 'exit'), `${exitCodeOf(code, signal)}\n`);
+          } catch (error) {
+            // Removed already (a teardown that was quicker than the runtime's exit): nobody asks any more.
+            debug('exit status of %s not recorded: %s', id, (error as Error).message);
+          }
+        });
+        debug('start %s: runtime pid %d', id, child.pid);
+        return child;
+      }
+      const child = spawn('/bin/sh', ['-c', MONITOR, 'cspec-monitor', join(dir, 'exit'), binary, ...args], {
+        stdio,
+        detached: true,
+      });
       debug('start %s: monitor pid %d', id, child.pid);
       return child;
     },
