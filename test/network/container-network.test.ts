@@ -4,7 +4,7 @@
  * failure paths and the sweep. Every test checks it left nothing behind.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
@@ -151,7 +151,7 @@ describe('container networking', () => {
     await manager.setupContainer(request(dir, dead, true));
     const live = await manager.setupContainer(request(dir, alive, true));
     try {
-      const report = await manager.sweep((id) => id !== dead);
+      const report = await manager.sweep({ container: (id) => id !== dead, session: async () => true });
       expect(report.removed).toBeGreaterThanOrEqual(1);
       expect(leftovers([dead])).toEqual([]);
       expect(existsSync(live.netnsPath!)).toBe(true);
@@ -160,5 +160,41 @@ describe('container networking', () => {
       await manager.teardownContainer(live.state);
     }
     expect(leftovers([dead, alive])).toEqual([]);
+  });
+
+  test('namespaces made ahead live as long as their session, leases included, whatever their age', async () => {
+    const dir = await containerDir();
+    let alive = true;
+    const pooling = createNetworkManager(config, { pool: { maxSize: 2, sessionId: () => 'sess-test' } });
+    const ids = [newId(), newId()];
+    const setups = [];
+    for (const id of ids) setups.push(await pooling.setupContainer(request(dir, id, true)));
+    // The second removal after two setups makes a replacement in the background.
+    for (const s of setups) await pooling.teardownContainer(s.state);
+    const recordsDir = join(config.runDir, 'container-networks');
+    const pooled = () =>
+      readdirSync(recordsDir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(join(recordsDir, f), 'utf8')))
+        .filter((r) => r.pooledBy === 'sess-test');
+    for (let i = 0; i < 500 && !(pooled().length > 0 && existsSync(`/run/netns/${pooled()[0].netns}`)); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const [entry] = pooled();
+    expect(entry).toBeDefined();
+    try {
+      // Older than any setup in progress: only its record keeps a sweep from freeing the lease.
+      const lease = join(config.runDir, 'ipam', 'p2p', entry.p2pBlock);
+      utimesSync(lease, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      await pooling.sweep({ container: () => false, session: async (sid) => sid === 'sess-test' && alive });
+      expect(existsSync(`/run/netns/${entry.netns}`)).toBe(true);
+      expect(readFileSync(lease, 'utf8').trim()).toBe(entry.containerId);
+      alive = false;
+      await pooling.sweep({ container: () => false, session: async (sid) => sid === 'sess-test' && alive });
+      expect(leftovers([entry.containerId])).toEqual([]);
+    } finally {
+      await pooling.close();
+    }
+    expect(leftovers([...ids, entry.containerId])).toEqual([]);
   });
 });

@@ -269,7 +269,7 @@ describe('user-defined networks', () => {
     const alive = await member(dir.path, 'alive', [{ network: net }]);
     try {
       expect(readFileSync(alive.setup.state.hostsFile, 'utf8')).toContain('ghost');
-      await manager.sweep((id) => id !== ghost.id);
+      await manager.sweep({ container: (id) => id !== ghost.id, session: async () => true });
       expect(leftovers([ghost.id])).toEqual([]);
       expect(readFileSync(alive.setup.state.hostsFile, 'utf8')).not.toContain('ghost');
     } finally {

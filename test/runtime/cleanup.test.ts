@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createEngine } from '@cspec/runtime';
 import { describe, expect, it } from 'vitest';
-import { expectNoLeaks, hostResources, waitForNoLeaks } from '../support/leaks.js';
+import { expectNoLeaks, hostResources, pooledByLiveSessions, waitForNoLeaks } from '../support/leaks.js';
 
 function startOwner(count: number): Promise<{ pid: number; ids: string[] }> {
   const child = spawn(
@@ -35,6 +35,8 @@ describe('leak-proof cleanup', () => {
     expect(during.netns.length).toBeGreaterThanOrEqual(3);
     expect(during.cgroups.length).toBeGreaterThanOrEqual(5);
     expect(during.links.filter((l) => l.startsWith('csbr'))).toHaveLength(1);
+    // A namespace made ahead (netns-pool.ts) is the session's too.
+    expect(pooledByLiveSessions().netns.size).toBe(1);
     const killedAt = Date.now();
     process.kill(owner.pid, 'SIGKILL');
     const left = await waitForNoLeaks(5000);

@@ -32,6 +32,51 @@ function dirNames(path: string): string[] {
   return existsSync(path) ? readdirSync(path) : [];
 }
 
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that wrote a session's owner.json still runs (same pid and start time). */
+function processAlive(pid: number, startTime: string): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // Field 22, counted after the parenthesised command name.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === startTime;
+}
+
+/**
+ * Network namespaces and host links an engine made ahead for containers
+ * (netns-pool.ts), while its session lives: accounted for by an owner record,
+ * not left behind. Once the engine is closed (or its process died) they count.
+ */
+export function pooledByLiveSessions(runDir = resolveConfig().runDir): {
+  netns: Set<string>;
+  links: Set<string>;
+} {
+  const netns = new Set<string>();
+  const links = new Set<string>();
+  const dir = `${runDir}/container-networks`;
+  for (const file of dirNames(dir).filter((f) => /^[0-9a-f]+\.json$/.test(f))) {
+    const record = readJson<{ pooledBy?: string; netns?: string; hostLinks?: string[] }>(`${dir}/${file}`);
+    if (!record?.pooledBy) continue;
+    const owner = readJson<{ pid: number; startTime: string }>(
+      `${runDir}/sessions/${record.pooledBy}/owner.json`,
+    );
+    if (!owner || !processAlive(owner.pid, owner.startTime)) continue;
+    if (record.netns) netns.add(record.netns);
+    for (const l of record.hostLinks ?? []) links.add(l);
+  }
+  return { netns, links };
+}
+
 export function hostResources(): HostResources {
   const config = resolveConfig();
   const cgroups: string[] = [];
@@ -40,14 +85,15 @@ export function hostResources(): HostResources {
       if (name.includes('cspec')) cgroups.push(`${hierarchy}/${name}`);
     }
   }
+  const pooled = pooledByLiveSessions(config.runDir);
   return {
     overlayMounts: readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .filter((l) => l.includes(' - overlay ')).length,
-    netns: dirNames('/run/netns'),
+    netns: dirNames('/run/netns').filter((n) => !pooled.netns.has(n)),
     links: lines('ip', ['-o', 'link', 'show'])
       .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
-      .filter((n) => /^cs/.test(n)),
+      .filter((n) => /^cs/.test(n) && !pooled.links.has(n)),
     cgroups,
     runtimeContainers: [...dirNames('/run/runc'), ...dirNames('/run/crun')],
     containerDirs: dirNames(`${config.runDir}/containers`),

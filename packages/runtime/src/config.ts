@@ -22,6 +22,11 @@ export interface RuntimeConfig {
   readonly nodePath: string;
   /** Registry pulls and pushes: mirror, plain-HTTP hosts, where credentials come from. */
   readonly registry: RegistryConfig;
+  /**
+   * Network namespaces an engine keeps made ahead for containers that
+   * publish ports (`CSPEC_NETNS_POOL`, default 8; 0 turns it off).
+   */
+  readonly netnsPoolSize: number;
 }
 
 export interface RegistryConfig {
@@ -51,6 +56,7 @@ export interface ConfigOverrides {
   readonly ociRuntime?: string;
   readonly debianMirror?: string;
   readonly registry?: Partial<RegistryConfig>;
+  readonly netnsPoolSize?: number;
 }
 
 export function resolveConfig(
@@ -81,6 +87,7 @@ export function resolveConfig(
     debianMirror: overrides.debianMirror ?? env.CSPEC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian',
     debug: env.DEBUG ?? '',
     nodePath: process.execPath,
+    netnsPoolSize: overrides.netnsPoolSize ?? poolSize(env.CSPEC_NETNS_POOL),
     registry: {
       dockerHubMirror: env.CSPEC_REGISTRY_MIRROR || undefined,
       insecureRegistries: (env.CSPEC_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean),
@@ -89,6 +96,17 @@ export function resolveConfig(
       ...overrides.registry,
     },
   };
+}
+
+function poolSize(value: string | undefined): number {
+  if (value === undefined || value === '') return 8;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(
+      `CSPEC_NETNS_POOL must be a whole number of namespaces (0 turns the pool off), not "${value}"`,
+    );
+  }
+  return n;
 }
 
 /** `DEBUG` for the diagnostics module, read here so no other module touches the environment. */

@@ -45,9 +45,10 @@ export async function teardownContainer(
     await attempt('forwarder', async () => process.kill(state.forwarder!.pid, 'SIGKILL'));
   }
   if (state?.portHub) await attempt('published ports', () => releaseFromHub(ctx.config, id));
-  if (state?.network) await attempt('network', () => ctx.network.teardownContainer(state.network!));
   if (paths.writable)
     await attempt('writable layer', () => rm(paths.writable, { recursive: true, force: true }));
+  // After the writable layer: a namespace made ahead to replace this one is not slowed by that removal.
+  if (state?.network) await attempt('network', () => ctx.network.teardownContainer(state.network!));
   if (state) await attempt('name', () => releaseName(ctx.config, state.name, id));
   // The directory goes last: its state file is what makes a retry possible.
   if (errors.length === 0) await attempt('files', () => rm(paths.dir, { recursive: true, force: true }));

@@ -13,8 +13,9 @@ import { CspecError, isCspecError } from '../errors.js';
 import { createBuildCache } from '../image/build/build-cache.js';
 import { buildDockerfile } from '../image/build/builder.js';
 import { createImageStore } from '../image/image-store.js';
+import { createNetworkManager } from '../network/network-manager.js';
 import { createSession, type Session } from '../session/session.js';
-import { sweepSessions } from '../session/sweep.js';
+import { isSessionAlive, sweepSessions } from '../session/sweep.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
@@ -48,8 +49,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   }
   const config = resolveConfig(options);
   const teardown = createTeardownContext(config);
+  let sessionId: string | undefined;
   const ctx: EngineContext = {
     ...teardown,
+    // Namespaces for containers with published ports are made ahead, for this session (netns-pool.ts).
+    network: createNetworkManager(config, {
+      pool: { maxSize: config.netnsPoolSize, sessionId: () => sessionId },
+    }),
     // Service images are Dockerfile builds: the store runs them through this engine.
     images: createImageStore(config, { buildDockerfile: (o) => engine.build(o) }),
     swapLimitSupported: swapLimitSupported(teardown.cgroups.mode),
@@ -65,6 +71,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const getSession = () => {
     if (!session) {
       session = createSession(config);
+      session.then(
+        (s) => {
+          sessionId = s.id;
+        },
+        () => {},
+      );
       // Every new session also cleans up after owners that died.
       sweep = sweepSessions(ctx).catch((error) => debug('sweep failed: %O', error));
     }
@@ -240,7 +252,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
           networksRemoved++;
         }
       }
-      const swept = await ctx.network.sweep((id) => existsSync(containerPaths(config, id, '').dir));
+      const swept = await ctx.network.sweep({
+        container: (id) => existsSync(containerPaths(config, id, '').dir),
+        session: (sid) => isSessionAlive(config, sid),
+      });
       return {
         containersRemoved: report.containers,
         networksRemoved: networksRemoved + swept.removed,
@@ -264,6 +279,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       closing.abort(engineClosed());
       await Promise.allSettled([...starting]);
       const results = await Promise.allSettled([...owned.values()].map((c) => c.remove()));
+      results.push(...(await Promise.allSettled([ctx.network.close()])));
       await sweep;
       for (const name of ownedNetworks) {
         await ctx.network.removeNetwork(name).catch((e: unknown) => {

@@ -35,6 +35,18 @@ describe('address pool', () => {
     expect((await pool.leases()).map((l) => l.address).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  test('a transfer hands a lease to a new owner only if the old one still holds it', async () => {
+    expect(await pool.allocate('x')).toBe('a');
+    expect(await pool.transfer('a', 'x', 'y')).toBe(true);
+    expect(await readFile(join(dir, 'p', 'a'), 'utf8')).toBe('y\n');
+    // x holds it no longer: neither a second transfer nor x's release changes anything.
+    expect(await pool.transfer('a', 'x', 'z')).toBe(false);
+    await pool.release('a', 'x');
+    expect((await pool.leases()).map((l) => [l.address, l.owner])).toEqual([['a', 'y']]);
+    expect(await pool.transfer('b', 'x', 'y')).toBe(false);
+    expect((await pool.leases()).map((l) => l.address)).toEqual(['a']);
+  });
+
   test('a late or repeated release does not free an address someone else holds now', async () => {
     const small = createAddressPool({ dir: join(dir, 'q'), label: 'test', candidates: () => ['a'] });
     expect(await small.allocate('x')).toBe('a');

@@ -13,6 +13,7 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CspecError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export interface Lease {
   readonly address: string;
@@ -33,6 +34,11 @@ export interface AddressPool {
    * late release never frees an address someone else has taken since.
    */
   release(address: string, owner: string): Promise<void>;
+  /**
+   * Hands the address from `from` to `to` (one atomic rewrite of the lease).
+   * Resolves false, changing nothing, when `from` no longer holds it.
+   */
+  transfer(address: string, from: string, to: string): Promise<boolean>;
   /** Frees every address of `owner`; returns how many. */
   releaseOwner(owner: string): Promise<number>;
   leases(): Promise<Lease[]>;
@@ -118,6 +124,13 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
         throw error;
       });
       if (holder?.trim() === owner) await rm(path, { force: true });
+    },
+    async transfer(address, from, to) {
+      const path = join(dir, address);
+      const holder = await readFile(path, 'utf8').catch(() => undefined);
+      if (holder?.trim() !== from) return false;
+      await writeFileAtomic(path, `${to}\n`);
+      return true;
     },
     async releaseOwner(owner) {
       const mine = (await leases()).filter((l) => l.owner === owner);

@@ -23,6 +23,7 @@ import { linkExists } from './bridge-network.js';
 import { type HostsEntry, renderHostsFile, writeInPlace } from './hosts-file.js';
 import { runIpBatch } from './ip-command.js';
 import { addressAt, formatIpv4, parseSubnet } from './ipv4.js';
+import type { NetnsPool } from './netns-pool.js';
 import type { MemberRecord, NetworkRecord, NetworkStore } from './network-store.js';
 import { memberPool, p2pPool } from './pools.js';
 
@@ -64,6 +65,12 @@ export interface ContainerNetworkState {
   /** The /30 lease of the point-to-point link (its network address), if any. */
   readonly p2pBlock: string | undefined;
   readonly networks: readonly JoinedNetworkState[];
+  /**
+   * Set while the namespace waits in an engine's pool (netns-pool.ts): the
+   * session it belongs to. Such a record lives as long as that session, not
+   * as long as a container.
+   */
+  readonly pooledBy?: string;
 }
 
 export interface ContainerNetworkSetup {
@@ -129,6 +136,7 @@ export async function setupContainerNetwork(
   store: NetworkStore,
   req: ContainerNetworkRequest,
   signal?: AbortSignal,
+  pool?: NetnsPool,
 ): Promise<ContainerNetworkSetup> {
   checkRequest(req);
   const bare: ContainerNetworkState = {
@@ -161,6 +169,21 @@ export async function setupContainerNetwork(
   });
   check();
 
+  const pooled = req.networks.length === 0 ? await pool?.take(req.containerId, req.hostsFile) : undefined;
+  if (pooled) {
+    const ipAddress = p2pAddresses(pooled.p2pBlock!).container;
+    try {
+      await writeInPlace(req.hostsFile, renderHostsFile({ hostname: req.hostname, ipAddress, peers: [] }), {
+        create: true,
+      });
+    } catch (error) {
+      await teardownContainerNetwork(config, store, pooled).catch(() => {});
+      throw error;
+    }
+    debug('container %s: netns %s (made ahead), %s', req.containerId.slice(0, 12), pooled.netns, ipAddress);
+    return { netnsPath: `/run/netns/${pooled.netns}`, ipAddress, state: pooled };
+  }
+
   const netns = netnsName(req.containerId);
   const linkBase = `cs${req.containerId.slice(0, 10)}`;
   let state: ContainerNetworkState = { ...bare, netns };
@@ -190,7 +213,7 @@ export async function setupContainerNetwork(
     await writeJsonAtomic(ownerRecordPath(config, req.containerId), state);
     check();
 
-    const { host, inside, ipAddress } = plan(state, records as NetworkRecord[]);
+    const { host, inside, ipAddress } = ipPlan(state, records as NetworkRecord[]);
     await runIpBatch(host, signal ? { signal } : {});
     await runIpBatch(inside, { netns, ...(signal ? { signal } : {}) });
     check();
@@ -231,8 +254,14 @@ export async function setupContainerNetwork(
   }
 }
 
+/** Host (.1) and container (.2) address of a point-to-point /30 block. */
+function p2pAddresses(block: string): { host: string; container: string } {
+  const subnet = parseSubnet(`${block}/30`);
+  return { host: formatIpv4(addressAt(subnet, 1)), container: formatIpv4(addressAt(subnet, 2)) };
+}
+
 /** The `ip` commands for the host side and for inside the namespace. */
-function plan(
+export function ipPlan(
   state: ContainerNetworkState,
   records: readonly NetworkRecord[],
 ): { host: string[]; inside: string[]; ipAddress: string } {
@@ -240,9 +269,7 @@ function plan(
   const host = [`netns add ${netns}`];
   const inside = ['link set lo up'];
   if (state.p2pBlock !== undefined) {
-    const block = parseSubnet(`${state.p2pBlock}/30`);
-    const hostIp = formatIpv4(addressAt(block, 1));
-    const containerIp = formatIpv4(addressAt(block, 2));
+    const { host: hostIp, container: containerIp } = p2pAddresses(state.p2pBlock);
     const link = state.hostLinks[0]!;
     host.push(
       `link add ${link} type veth peer name eth0 netns ${netns}`,

@@ -13,8 +13,9 @@ import {
   setupContainerNetwork,
   teardownContainerNetwork,
 } from './container-network.js';
+import { createNetnsPool, type NetnsPoolOptions } from './netns-pool.js';
 import { createNetworkStore } from './network-store.js';
-import { sweepNetworks } from './network-sweep.js';
+import { type SweepLiveness, sweepNetworks, sweepPooledNamespaces } from './network-sweep.js';
 
 export type {
   ContainerNetworkRequest,
@@ -47,23 +48,46 @@ export interface NetworkManager {
   removeNetwork(name: string): Promise<void>;
   listNetworks(): Promise<NetworkInfo[]>;
   /** Removes every netns, veth, membership and lease whose owner is dead, and orphaned bridges. */
-  sweep(isOwnerAlive: (containerId: string) => boolean): Promise<{ removed: number }>;
+  sweep(alive: SweepLiveness): Promise<{ removed: number }>;
+  /** Removes the namespaces made ahead for sessions that `isDoomed` names (netns-pool.ts). */
+  sweepPooled(isDoomed: (sessionId: string) => Promise<boolean>): Promise<void>;
+  /** Removes the namespaces this manager made ahead; no more are made. */
+  close(): Promise<void>;
 }
 
-export function createNetworkManager(config: RuntimeConfig): NetworkManager {
+export interface NetworkManagerOptions {
+  /** Make network namespaces ahead for containers that publish ports (an engine's; off by default). */
+  readonly pool?: NetnsPoolOptions;
+}
+
+export function createNetworkManager(
+  config: RuntimeConfig,
+  options: NetworkManagerOptions = {},
+): NetworkManager {
   const store = createNetworkStore(config);
+  const pool =
+    options.pool && options.pool.maxSize > 0 ? createNetnsPool(config, store, options.pool) : undefined;
   return {
-    setupContainer: (req, options = {}) => setupContainerNetwork(config, store, req, options.signal),
-    teardownContainer: (state) => teardownContainerNetwork(config, store, state),
+    async setupContainer(req, setupOptions = {}) {
+      const setup = await setupContainerNetwork(config, store, req, setupOptions.signal, pool);
+      if (setup.state.p2pBlock !== undefined) pool?.inUse(req.containerId);
+      return setup;
+    },
+    async teardownContainer(state) {
+      await teardownContainerNetwork(config, store, state);
+      if (state.p2pBlock !== undefined) pool?.released(state.containerId);
+    },
     createNetwork: (name, options = {}) => createBridgeNetwork(config, store, name, options),
     removeNetwork: (name) => removeBridgeNetwork(config, store, name),
     listNetworks: async () => (await store.list()).map(networkInfo),
     ephemeralNetworks: async () =>
       (await store.list()).flatMap((r) => (r.sessionId ? [{ name: r.name, sessionId: r.sessionId }] : [])),
-    async sweep(isOwnerAlive) {
-      const report = await sweepNetworks(config, store, isOwnerAlive);
+    async sweep(alive) {
+      const report = await sweepNetworks(config, store, alive);
       if (report.removed > 0) debug('sweep removed %d network resources', report.removed);
       return report;
     },
+    sweepPooled: (isDoomed) => sweepPooledNamespaces(config, store, isDoomed),
+    close: async () => pool?.close(),
   };
 }

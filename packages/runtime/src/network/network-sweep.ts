@@ -25,11 +25,18 @@ const debug = createDebug('cspec:network');
 /** Leases younger than this may belong to a setup in progress. */
 const MIN_ORPHAN_AGE_MS = 10_000;
 
+/** Who is still there: containers (by id) and sessions (the owners of namespaces made ahead). */
+export interface SweepLiveness {
+  readonly container: (containerId: string) => boolean;
+  readonly session: (sessionId: string) => Promise<boolean>;
+}
+
 export async function sweepNetworks(
   config: RuntimeConfig,
   store: NetworkStore,
-  isOwnerAlive: (containerId: string) => boolean,
+  alive: SweepLiveness,
 ): Promise<{ removed: number }> {
+  const isOwnerAlive = alive.container;
   let removed = 0;
   const attempt = async (what: string, fn: () => Promise<void>) => {
     try {
@@ -41,13 +48,15 @@ export async function sweepNetworks(
   };
 
   for (const id of await listOwnerRecords(config)) {
-    if (isOwnerAlive(id)) continue;
+    const state = await readOwnerRecord(config, id).catch(() => undefined);
+    if (state?.pooledBy !== undefined ? await alive.session(state.pooledBy) : isOwnerAlive(id)) continue;
     await attempt(`container ${id}`, async () => {
-      const state = await readOwnerRecord(config, id);
       if (state) await teardownContainerNetwork(config, store, state);
       else await rm(ownerRecordPath(config, id), { force: true });
     });
   }
+  // What still has an owner record is alive (or could not be removed): its leases stay.
+  const recorded = new Set(await listOwnerRecords(config));
 
   const networks = await store.list();
   for (const network of networks) {
@@ -69,7 +78,12 @@ export async function sweepNetworks(
   }
   for (const pool of containerPools) {
     for (const lease of await pool.leases()) {
-      if (!/^[0-9a-f]{12,}$/.test(lease.owner) || !old(lease.createdMs) || isOwnerAlive(lease.owner))
+      if (
+        !/^[0-9a-f]{12,}$/.test(lease.owner) ||
+        !old(lease.createdMs) ||
+        isOwnerAlive(lease.owner) ||
+        recorded.has(lease.owner)
+      )
         continue;
       await attempt(`lease ${lease.address}`, () => pool.release(lease.address, lease.owner));
     }
@@ -89,4 +103,19 @@ export async function sweepNetworks(
     await attempt(`iptables rule of ${bridge}`, () => removeBridgeForwarding(bridge));
   }
   return { removed };
+}
+
+/** Removes the namespaces made ahead (netns-pool.ts) whose session `isDoomed` names. */
+export async function sweepPooledNamespaces(
+  config: RuntimeConfig,
+  store: NetworkStore,
+  isDoomed: (sessionId: string) => Promise<boolean>,
+): Promise<void> {
+  for (const id of await listOwnerRecords(config)) {
+    const state = await readOwnerRecord(config, id).catch(() => undefined);
+    if (state?.pooledBy === undefined || !(await isDoomed(state.pooledBy))) continue;
+    await teardownContainerNetwork(config, store, state).catch((error) =>
+      debug('sweep: pooled namespace %s: %O', state.netns, error),
+    );
+  }
 }

@@ -27,7 +27,7 @@ async function sessionIds(config: RuntimeConfig): Promise<string[]> {
 }
 
 /** Read fresh each time: a session created a moment ago must never look dead. */
-async function isSessionAlive(config: RuntimeConfig, sid: string): Promise<boolean> {
+export async function isSessionAlive(config: RuntimeConfig, sid: string): Promise<boolean> {
   const owner = await readJsonIfExists<SessionOwner>(join(sessionsDir(config), sid, 'owner.json')).catch(
     () => undefined,
   );
@@ -70,6 +70,10 @@ export async function sweepSessions(
       .removeNetwork(network.name)
       .catch((error: unknown) => debug('sweep: network %s: %O', network.name, error));
   }
+  // Network namespaces a dead session made ahead (and never gave to a container).
+  await ctx.network
+    .sweepPooled((sid) => doomed(sid))
+    .catch((error: unknown) => debug('sweep: pooled namespaces: %O', error));
   let sessions = 0;
   for (const sid of options.only !== undefined ? [options.only] : await sessionIds(ctx.config)) {
     if (options.only === undefined && !options.all && (await isSessionAlive(ctx.config, sid))) continue;
