@@ -1,36 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { type Container, createEngine, resolveConfig } from '@cspec/runtime';
 import { describe, expect, it } from 'vitest';
-import { fixture, IMAGE } from '../support/engine.js';
+import { ask, echoServer } from '../support/echo-server.js';
 import { expectNoLeaks, hostResources, pooledByLiveSessions } from '../support/leaks.js';
 
 const { runDir } = resolveConfig();
 
-const echoServer = {
-  image: IMAGE,
-  command: ['perl', '/srv/tcp-echo.pl', '7000'],
-  files: [{ target: '/srv/tcp-echo.pl', source: fixture('servers/tcp-echo.pl') }],
-  hostname: 'echo',
-  ports: [7000],
-  wait: { type: 'ports' as const },
-};
-
-function ask(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let data = '';
-    socket.on('connect', () => socket.write(`${line}\n`));
-    socket.on('data', (d) => {
-      data += d;
-      if (data.endsWith('\n')) {
-        socket.end();
-        resolve(data.trim());
-      }
-    });
-    socket.on('error', reject);
-  });
-}
+const echo = echoServer('echo');
 
 interface OwnerRecord {
   readonly containerId: string;
@@ -66,11 +42,11 @@ describe('network namespaces made ahead', () => {
   it('after a second container with ports, its removal makes one that the next container gets', async () => {
     const engine = await createEngine();
     try {
-      const first = await engine.run(echoServer);
+      const first = await engine.run(echo);
       await first.remove();
       // One container so far: a process that starts a single one never pays for the pool.
       expect(ownerRecords().filter((r) => r.pooledBy)).toEqual([]);
-      const second = await engine.run(echoServer);
+      const second = await engine.run(echo);
       const secondNetns = netnsOf(second);
       await second.remove();
       await until('a namespace made ahead', () => pooledByLiveSessions().netns.size === 1);
@@ -80,7 +56,7 @@ describe('network namespaces made ahead', () => {
       expect(hostResources().netns).toEqual([]);
       expect(readFileSync(`${runDir}/ipam/p2p/${made!.p2pBlock}`, 'utf8').trim()).toBe(made!.containerId);
 
-      const third = await engine.run(echoServer);
+      const third = await engine.run(echo);
       expect(netnsOf(third)).toBe(made!.netns);
       expect(await ask(third.mappedPort(7000), 'hi')).toBe('echo: hi');
       // The record and the lease are the container's now.
@@ -103,7 +79,7 @@ describe('network namespaces made ahead', () => {
   it("another engine's prune leaves a live engine's namespaces alone", async () => {
     const engine = await createEngine();
     try {
-      for (let i = 0; i < 2; i++) await (await engine.run(echoServer)).remove();
+      for (let i = 0; i < 2; i++) await (await engine.run(echo)).remove();
       await until('a namespace made ahead', () => pooledByLiveSessions().netns.size === 1);
       const [netns] = [...pooledByLiveSessions().netns];
       const other = await createEngine();
@@ -111,7 +87,7 @@ describe('network namespaces made ahead', () => {
       await other.close();
       expect(existsSync(`/run/netns/${netns}`)).toBe(true);
       // And it still works for the owner.
-      const next = await engine.run(echoServer);
+      const next = await engine.run(echo);
       expect(netnsOf(next)).toBe(netns);
       expect(await ask(next.mappedPort(7000), 'still')).toBe('echo: still');
     } finally {
@@ -123,7 +99,7 @@ describe('network namespaces made ahead', () => {
   it('CSPEC_NETNS_POOL=0 (netnsPoolSize: 0) turns it off', async () => {
     const engine = await createEngine({ netnsPoolSize: 0 });
     try {
-      for (let i = 0; i < 3; i++) await (await engine.run(echoServer)).remove();
+      for (let i = 0; i < 3; i++) await (await engine.run(echo)).remove();
       await new Promise((r) => setTimeout(r, 200));
       expect(ownerRecords()).toEqual([]);
     } finally {
@@ -135,12 +111,12 @@ describe('network namespaces made ahead', () => {
   it('a namespace removed behind its back is not handed out', async () => {
     const engine = await createEngine();
     try {
-      for (let i = 0; i < 2; i++) await (await engine.run(echoServer)).remove();
+      for (let i = 0; i < 2; i++) await (await engine.run(echo)).remove();
       await until('a namespace made ahead', () => pooledByLiveSessions().netns.size === 1);
       const [netns] = [...pooledByLiveSessions().netns];
       const { execFileSync } = await import('node:child_process');
       execFileSync('ip', ['netns', 'del', netns!]);
-      const next = await engine.run(echoServer);
+      const next = await engine.run(echo);
       expect(netnsOf(next)).not.toBe(netns);
       expect(await ask(next.mappedPort(7000), 'fresh')).toBe('echo: fresh');
       // What was left of it (its link, lease and record) is gone.

@@ -1,34 +1,10 @@
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { fixture, IMAGE, useEngine } from '../support/engine.js';
+import { ask, echoServer } from '../support/echo-server.js';
+import { useEngine } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
 
 const engine = useEngine();
-
-function ask(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let data = '';
-    socket.on('connect', () => socket.write(`${line}\n`));
-    socket.on('data', (d) => {
-      data += d;
-      if (data.endsWith('\n')) {
-        socket.end();
-        resolve(data.trim());
-      }
-    });
-    socket.on('error', reject);
-  });
-}
-
-const echoServer = (hostname: string) => ({
-  image: IMAGE,
-  hostname,
-  command: ['perl', '/srv/tcp-echo.pl', '7000'],
-  files: [{ target: '/srv/tcp-echo.pl', source: fixture('servers/tcp-echo.pl') }],
-  ports: [7000],
-  wait: { type: 'ports' as const },
-});
 
 describe('published ports', () => {
   it('starts 8 containers in parallel and talks to each over TCP from the host', async () => {
