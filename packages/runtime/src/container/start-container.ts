@@ -9,6 +9,7 @@ import { abortError, ContainerStartError, CspecError, isCspecError } from '../er
 import type { ResolvedImage } from '../image/types.js';
 import { createPortForwarder } from '../network/port-forwarder.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
+import { readAccountFiles } from '../sandbox/image-accounts.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
 import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
@@ -189,16 +190,14 @@ export async function startContainer(
         await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
         // Files given in the spec may replace /etc/passwd or /etc/group: copied before the user is looked up.
         if (spec.files?.length) await copyFilesIntoUpper(paths.upper, root, spec.files);
-        const [passwd, group] = await Promise.all([
-          root.readText('/etc/passwd'),
-          root.readText('/etc/group'),
-        ]);
-        return resolveUser(spec.user ?? image.config.user, passwd ?? '', group ?? '');
+        const { passwd, group } = spec.files?.length
+          ? await readAccountFiles(root)
+          : await ctx.accounts.get(image.layerDirs, () => readAccountFiles(root));
+        return resolveUser(spec.user ?? image.config.user, passwd, group);
       })(),
-      (async () => {
-        await reserveName(ctx.config, name, id);
-        await writeContainerState(paths.state, state);
-      })(),
+      // Side by side: a failed start releases the name whether or not the state names it (see below).
+      reserveName(ctx.config, name, id),
+      writeContainerState(paths.state, state),
       ...(spec.mounts ?? []).flatMap((m, i) => {
         if (m.type !== 'overlay') return [];
         const dirs = overlayMountDirs(paths.mounts, i);
@@ -301,6 +300,7 @@ export async function startContainer(
         layerDirs: image.layerDirs,
         forwards,
         spawnMonitor,
+        exitCodeFromMonitor: !run.monitor && !keep,
         onRemoved: options.onRemoved,
         ...(wait
           ? {

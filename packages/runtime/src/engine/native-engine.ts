@@ -14,6 +14,7 @@ import { createBuildCache } from '../image/build/build-cache.js';
 import { buildDockerfile } from '../image/build/builder.js';
 import { createImageStore } from '../image/image-store.js';
 import { createNetworkManager } from '../network/network-manager.js';
+import { createAccountFilesCache } from '../sandbox/image-accounts.js';
 import { createSession, type Session } from '../session/session.js';
 import { isSessionAlive, sweepSessions } from '../session/sweep.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
@@ -58,6 +59,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     }),
     // Service images are Dockerfile builds: the store runs them through this engine.
     images: createImageStore(config, { buildDockerfile: (o) => engine.build(o) }),
+    accounts: createAccountFilesCache(),
     swapLimitSupported: swapLimitSupported(teardown.cgroups.mode),
   };
   const owned = new Map<string, NativeContainer>();
