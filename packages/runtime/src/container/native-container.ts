@@ -17,6 +17,7 @@ import type { EngineContext } from '../engine/engine-context.js';
 import { CspecError } from '../errors.js';
 import type { CommitChanges } from '../image/commit-image.js';
 import type { LoadedImage } from '../image/types.js';
+import { exitCodeOf } from '../sandbox/oci-runtime.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { exportTree } from '../snapshot/export-tree.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
@@ -45,6 +46,12 @@ export interface NativeContainerOptions {
   /** Starts the container's process again (restart); only the process that started it can. */
   readonly spawnMonitor: (() => ChildProcess) | undefined;
   readonly onRemoved: (id: string) => void;
+  /**
+   * The process `spawnMonitor` starts is the runtime's `run` itself, and the
+   * container has no memory limit: that process's exit code is the
+   * container's, and no OOM kill can have ended it — nothing to read back.
+   */
+  readonly exitCodeFromMonitor?: boolean;
   /** What makes the container ready, checked after start and after every restart. */
   readonly readiness?:
     | {
@@ -164,11 +171,13 @@ export class NativeContainer implements Container {
     this.#monitor = monitor;
     this.#exit = undefined;
     this.#exitPromise = new Promise<ExitStatus>((resolve) => {
-      monitor.once('exit', async () => {
-        const status = (await readExitStatus(this.#ctx, this.#paths, this.id).catch(() => undefined)) ?? {
-          exitCode: 137,
-          oomKilled: false,
-        };
+      monitor.once('exit', async (code, signal) => {
+        const status = this.#options.exitCodeFromMonitor
+          ? { exitCode: exitCodeOf(code, signal), oomKilled: false }
+          : ((await readExitStatus(this.#ctx, this.#paths, this.id).catch(() => undefined)) ?? {
+              exitCode: 137,
+              oomKilled: false,
+            });
         this.#exit = status;
         resolve(status);
       });

@@ -1,14 +1,33 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createDebug } from '../debug.js';
 import type { EngineContext } from '../engine/engine-context.js';
 import { createOciRuntime } from '../sandbox/oci-runtime.js';
 import { isProcessAlive } from '../util/process-identity.js';
 import { releaseName } from './names.js';
-import { containerPaths } from './paths.js';
+import { type ContainerPaths, containerPaths } from './paths.js';
 import { releaseFromHub } from './port-hub.js';
 import { readContainerState } from './state.js';
 
 const debug = createDebug('cspec:teardown');
+
+/**
+ * A writable layer can hold a database; one the container wrote nothing to
+ * holds only overlayfs' work directory, removed faster by synchronous calls.
+ */
+async function removeWritableLayer(paths: ContainerPaths): Promise<void> {
+  if (isEmptyDirectory(paths.upper) && !existsSync(paths.mounts))
+    rmSync(paths.writable, { recursive: true, force: true });
+  else await rm(paths.writable, { recursive: true, force: true });
+}
+
+function isEmptyDirectory(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Removes every resource of a container: processes, OCI runtime state,
@@ -45,13 +64,16 @@ export async function teardownContainer(
     await attempt('forwarder', async () => process.kill(state.forwarder!.pid, 'SIGKILL'));
   }
   if (state?.portHub) await attempt('published ports', () => releaseFromHub(ctx.config, id));
-  if (paths.writable)
-    await attempt('writable layer', () => rm(paths.writable, { recursive: true, force: true }));
+  await Promise.all([
+    paths.writable && attempt('writable layer', () => removeWritableLayer(paths)),
+    state && attempt('name', () => releaseName(ctx.config, state.name, id)),
+  ]);
   // After the writable layer: a namespace made ahead to replace this one is not slowed by that removal.
   if (state?.network) await attempt('network', () => ctx.network.teardownContainer(state.network!));
-  if (state) await attempt('name', () => releaseName(ctx.config, state.name, id));
-  // The directory goes last: its state file is what makes a retry possible.
-  if (errors.length === 0) await attempt('files', () => rm(paths.dir, { recursive: true, force: true }));
+  // The directory goes last: its state file is what makes a retry possible. It holds a dozen files
+  // and an empty mount point: removed with synchronous calls, in half the time of awaited ones.
+  if (errors.length === 0)
+    await attempt('files', async () => rmSync(paths.dir, { recursive: true, force: true }));
   if (errors.length) {
     throw new AggregateError(errors, `could not remove every resource of container ${id.slice(0, 12)}`);
   }

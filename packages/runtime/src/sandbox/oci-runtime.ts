@@ -74,7 +74,7 @@ function runArgs(bundle: string, id: string, dir: string, keep: boolean): string
 }
 
 /** Exit code as a shell reports it: 128 + the signal's number for a killed process. */
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   return code ?? 128 + (signal ? signalNumber(signal) : 0);
 }
 
