@@ -60,6 +60,11 @@ export function chartRows(): Row[] {
   add('3 releases at once / slowest one', 'matrix', (d) => (d.ratios as R).parallel3ToSlowestSingle!, 1.5);
   add('memory per container / Docker', 'memory', (d) => d.ratio as number);
   add('registry pull / skopeo copy', 'pull', (d) => d.ratio as number);
+  add(
+    'registry pull / skopeo copy + tar -x',
+    'pull',
+    (d) => (d.ratioToSkopeoAndTar as number | undefined) ?? Number.NaN,
+  );
   return rows;
 }
 

@@ -209,7 +209,7 @@ if (wanted('pull')) {
     p.results,
   );
   process.stdout.write(
-    `MB/s: cspec ${p.throughputMBps.cspec}, skopeo ${p.throughputMBps.skopeo}; cspec / skopeo time: ${p.ratio}; cspec download ${p.cspecPhasesMs.download} ms + unpack ${p.cspecPhasesMs.unpack} ms\n`,
+    `MB/s: cspec ${p.throughputMBps.cspec}, skopeo ${p.throughputMBps.skopeo}; cspec / skopeo time: ${p.ratio}, / skopeo + tar -x: ${p.ratioToSkopeoAndTar}; cspec download ${p.cspecPhasesMs.download} ms + unpack ${p.cspecPhasesMs.unpack} ms\n`,
   );
 }
 if (wanted('image-build')) {
