@@ -10,8 +10,6 @@ import { startContainer } from '../container/start-container.js';
 import { type ContainerState, listContainerStates } from '../container/state.js';
 import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
-import { createBuildCache } from '../image/build/build-cache.js';
-import { buildDockerfile } from '../image/build/builder.js';
 import { createImageStore } from '../image/image-store.js';
 import { createNetworkManager } from '../network/network-manager.js';
 import { createAccountFilesCache } from '../sandbox/image-accounts.js';
@@ -174,6 +172,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       if (closed) throw engineClosed();
       const tmpDir = join(config.dataDir, 'build-tmp');
       await removeAbandonedTemps(tmpDir);
+      // Loaded on first use: most processes that make an engine never build (see image-store.ts).
+      const [{ buildDockerfile }, { createBuildCache }] = await Promise.all([
+        import('../image/build/builder.js'),
+        import('../image/build/build-cache.js'),
+      ]);
       return buildDockerfile(
         {
           images: ctx.images,

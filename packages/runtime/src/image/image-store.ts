@@ -11,6 +11,11 @@
  * Concurrent processes asking for the same missing image build it once: the
  * build runs under a per-reference file lock, and the tag is checked again
  * once the lock is held.
+ *
+ * What moves image content (pull, push, load, save, import, commit) loads its
+ * modules on first use: the tar, registry and unpacking code is ~40% of the
+ * runtime's import time, and a start from a cached image never needs it —
+ * nor does every CLI command and test worker that imports the runtime.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
@@ -20,16 +25,13 @@ import { createBlobStore } from '../content/blob-store.js';
 import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
 import { parsePlatform } from '../registry/platform.js';
-import { pullImage } from '../registry/pull.js';
-import { pushImage } from '../registry/push.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { BuildOptions, BuildResult } from './build/builder.js';
-import { commitUpper, deriveImage, type ParentImage } from './commit-image.js';
-import { type SavedImage, saveArchive } from './export-image.js';
-import { importRootfs, loadArchive } from './import-image.js';
+import type { ParentImage } from './commit-image.js';
+import type { SavedImage } from './export-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
 import { pruneStore, treeSize } from './prune.js';
 import { type ImageReference, parseReference } from './reference.js';
@@ -254,6 +256,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       const release = await lockReference(ref, pullOptions.signal);
       try {
         await sweep();
+        const { pullImage } = await import('../registry/pull.js');
         const result = await pullImage(
           ref,
           {
@@ -288,6 +291,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           hint: 'list images with: npx cspec image ls',
         });
       }
+      const { pushImage } = await import('../registry/push.js');
       const result = await pushImage(target, found.manifestDigest, {
         blobs,
         signal: pushOptions.signal,
@@ -351,6 +355,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
 
     async load(file, loadOptions = {}) {
       await sweep();
+      const { loadArchive } = await import('./import-image.js');
       const images = await loadArchive({ blobs, layers, tmpDir, ...loadOptions }, file);
       for (const image of images) {
         for (const reference of image.references) await tags.set(reference, image.manifestDigest);
@@ -375,6 +380,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         }
         images.push({ reference: found.image.reference, manifestDigest: found.manifestDigest });
       }
+      const { saveArchive } = await import('./export-image.js');
       await saveArchive(blobs, images, file, saveOptions.signal);
     },
 
@@ -391,6 +397,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       await sweep();
       const manifest = await readDocument<OciManifest>(found.manifestDigest);
       const config = await readDocument<OciImageConfig>(manifest.config.digest);
+      const { commitUpper } = await import('./commit-image.js');
       const image = await commitUpper(
         { blobs, layers, tmpDir },
         { manifest, config, layerDirs: found.image.layerDirs },
@@ -411,6 +418,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         const config = await readDocument<OciImageConfig>(manifest.config.digest);
         base = { manifest, config, layerDirs: found.image.layerDirs };
       }
+      const { deriveImage } = await import('./commit-image.js');
       const image = await deriveImage({ blobs, layers, tmpDir }, base, step);
       return { id: image.id, manifestDigest: image.manifest.digest };
     },
@@ -452,6 +460,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     async importRootfs(file, reference, importOptions = {}) {
       const ref = parseReference(reference);
       await sweep();
+      const { importRootfs } = await import('./import-image.js');
       const image = await importRootfs({ blobs, layers, tmpDir, ...importOptions }, file, importOptions);
       await tags.set(ref.normalized, image.manifestDigest);
       return { id: image.id, references: [ref.normalized] };

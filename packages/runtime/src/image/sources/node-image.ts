@@ -13,7 +13,6 @@ import { CspecError } from '../../errors.js';
 import { nodeRelease } from '../../node/node-release.js';
 import { removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
-import { deriveImage } from '../commit-image.js';
 import { type ImageSource, RECIPE_LABEL } from '../source.js';
 import { DEBIAN_SUITES } from './debian-bootstrap.js';
 
@@ -58,6 +57,7 @@ export function createNodeImageSource(options: { readonly dataDir: string }): Im
         await mkdir(join(tree, 'usr/local/bin'), { recursive: true });
         await copyFile(release.binary, join(tree, 'usr/local/bin/node'));
         await chmod(join(tree, 'usr/local/bin/node'), 0o755);
+        const { deriveImage } = await import('../commit-image.js');
         const image = await deriveImage(ctx, parent, {
           upper: tree,
           createdBy: `${base} + node ${release.version} (npm package node-linux-${process.arch})`,

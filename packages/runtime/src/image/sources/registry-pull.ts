@@ -5,7 +5,6 @@
  * never reaches a registry.
  */
 import type { RegistryConfig } from '../../config.js';
-import { pullImage } from '../../registry/pull.js';
 import type { ImageSource } from '../source.js';
 
 export function createRegistrySource(registry: RegistryConfig): ImageSource {
@@ -15,6 +14,8 @@ export function createRegistrySource(registry: RegistryConfig): ImageSource {
     provides: (ref) => ref.domain !== undefined,
     check: () => {},
     async build(ref, ctx) {
+      // Loaded on first use, like the store's own pull (image-store.ts).
+      const { pullImage } = await import('../../registry/pull.js');
       const { manifestDigest } = await pullImage(ref, ctx, { registry });
       return { manifestDigest };
     },
