@@ -3,8 +3,8 @@
  * namespace, a point-to-point veth for published ports, parallel setups,
  * failure paths and the sweep. Every test checks it left nothing behind.
  */
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
@@ -160,6 +160,32 @@ describe('container networking', () => {
       await manager.teardownContainer(live.state);
     }
     expect(leftovers([dead, alive])).toEqual([]);
+  });
+
+  test('sweep removes the temp files of record writes that a killed process left, not those of live writers', async () => {
+    const dir = await containerDir();
+    // A record and a lease exist, so both directories do.
+    const setup = await manager.setupContainer(request(dir, newId(), true));
+    const { pid: dead } = spawnSync('true');
+    const records = join(config.runDir, 'container-networks');
+    const leases = join(config.runDir, 'ipam', 'p2p');
+    const abandoned = [
+      join(records, `${newId()}.json.${dead}.0123abcd.tmp`),
+      join(leases, `10.88.255.252.${dead}.4567cdef.tmp`),
+    ];
+    const inProgress = join(records, `${newId()}.json.${process.pid}.89abcdef.tmp`);
+    for (const f of [...abandoned, inProgress]) writeFileSync(f, '{"half":');
+    try {
+      await manager.sweep({ container: () => true, session: async () => true });
+      expect(abandoned.filter((f) => existsSync(f))).toEqual([]);
+      expect(existsSync(inProgress)).toBe(true);
+      // The live container's own record and lease are untouched.
+      expect(existsSync(join(records, `${setup.state.containerId}.json`))).toBe(true);
+    } finally {
+      rmSync(inProgress, { force: true });
+      await manager.teardownContainer(setup.state);
+    }
+    expect(leftovers([setup.state.containerId])).toEqual([]);
   });
 
   test('namespaces made ahead live as long as their session, leases included, whatever their age', async () => {

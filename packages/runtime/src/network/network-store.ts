@@ -50,10 +50,15 @@ export function networksDir(config: RuntimeConfig): string {
   return join(config.runDir, 'networks');
 }
 
+/** Where the member records of network `name` are. */
+export function networkMembersDir(config: RuntimeConfig, name: string): string {
+  return join(networksDir(config), `${name}.members`);
+}
+
 export function createNetworkStore(config: RuntimeConfig): NetworkStore {
   const dir = networksDir(config);
   const recordPath = (name: string) => join(dir, `${name}.json`);
-  const membersDir = (name: string) => join(dir, `${name}.members`);
+  const membersDir = (name: string) => networkMembersDir(config, name);
 
   const readRecord = async (path: string): Promise<NetworkRecord | undefined> => {
     try {

@@ -5,19 +5,22 @@
  * recorded is touched: other cspec installations on the host are left alone.
  */
 import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { createDebug } from '../debug.js';
+import { removeAbandonedWrites } from '../util/atomic-file.js';
 import { destroyBridge, linkExists } from './bridge-network.js';
 import {
   listOwnerRecords,
   ownerRecordPath,
+  ownersDir,
   readOwnerRecord,
   refreshNetworkMembers,
   teardownContainerNetwork,
 } from './container-network.js';
 import { bridgesWithForwardRules, removeBridgeForwarding } from './forward-rules.js';
 import { parseSubnet } from './ipv4.js';
-import type { NetworkStore } from './network-store.js';
+import { type NetworkStore, networkMembersDir, networksDir } from './network-store.js';
 import { ipamDir, memberPool, p2pPool, subnetPool } from './pools.js';
 
 const debug = createDebug('cspec:network');
@@ -102,6 +105,17 @@ export async function sweepNetworks(
     if (linkExists(bridge) || !bridge.startsWith('csbr')) continue;
     await attempt(`iptables rule of ${bridge}`, () => removeBridgeForwarding(bridge));
   }
+
+  // Records and leases are written aside and renamed: a process killed in between leaves the temp file.
+  const recordDirs = [
+    ownersDir(config),
+    networksDir(config),
+    ...networks.map((n) => networkMembersDir(config, n.name)),
+    ...dirs.map((d) => join(ipamDir(config), d)),
+  ];
+  let temps = 0;
+  for (const dir of new Set(recordDirs)) temps += await removeAbandonedWrites(dir);
+  if (temps > 0) debug('sweep: removed %d abandoned temp files', temps);
   return { removed };
 }
 

@@ -1,9 +1,43 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** `<path>.<pid>.<8 hex>.tmp`: the writer's pid tells a write in progress from an abandoned one. */
+const TEMP_SUFFIX = /\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+function tempFor(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files of the writers below that a killed process left in
+ * `dir` (it was killed between the write and the rename or link). A temp file
+ * whose writer still runs is kept: its write may be in progress.
+ */
+export async function removeAbandonedWrites(dir: string): Promise<number> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const entry of entries) {
+    const pid = TEMP_SUFFIX.exec(entry)?.[1];
+    if (pid === undefined || isPidAlive(Number(pid))) continue;
+    await rm(join(dir, entry), { force: true });
+    removed++;
+  }
+  return removed;
+}
 
 /** Writes via a temp file and rename, so readers see the old or the new content, never a mix. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempFor(path);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
@@ -33,7 +67,7 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
  * Resolves false when the file already existed.
  */
 export async function writeFileExclusive(path: string, content: string): Promise<boolean> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempFor(path);
   await writeFile(tmp, content, { flag: 'wx' });
   try {
     await link(tmp, path);
