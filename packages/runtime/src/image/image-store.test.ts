@@ -214,14 +214,21 @@ describe('image store', () => {
     expect(isCspecError(await caught(store.remove('cspec/fake:one')), 'CSPEC_IMAGE_NOT_FOUND')).toBe(true);
   });
 
-  it('removes temp entries of dead processes and keeps those of live ones', async () => {
+  it('removes temp entries and half-written tags of dead processes and keeps those of live ones', async () => {
     const tmp = join(dataDir, 'tmp');
     await mkdir(join(tmp, '999999999_12345_abcdef_blob'), { recursive: true });
     await writeFile(join(tmp, 'garbage'), '');
     const mine = tempPath(tmp, 'in-progress');
     await writeFile(mine, '');
+    // A tag written aside by a killed process (its rename never came), and one being written now.
+    const tags = join(dataDir, 'repositories');
+    await mkdir(tags, { recursive: true });
+    await writeFile(join(tags, `${'a'.repeat(32)}.json.999999999.0123abcd.tmp`), '{"manifest');
+    const writing = `${'b'.repeat(32)}.json.${process.pid}.89abcdef.tmp`;
+    await writeFile(join(tags, writing), '');
     await createImageStore(config()).list();
     expect(await readdir(tmp)).toEqual([mine.slice(tmp.length + 1)]);
+    expect(await readdir(tags)).toEqual([writing]);
   });
 
   it('stops waiting for another build when aborted', async () => {

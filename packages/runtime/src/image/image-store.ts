@@ -27,6 +27,7 @@ import { CspecError, isCspecError } from '../errors.js';
 import { parsePlatform } from '../registry/platform.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore } from '../snapshot/layer-store.js';
+import { removeAbandonedWrites } from '../util/atomic-file.js';
 import { acquireFileLock } from '../util/file-lock.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { BuildOptions, BuildResult } from './build/builder.js';
@@ -76,7 +77,8 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const locksDir = join(root, 'locks');
   const blobs = createBlobStore(join(root, 'blobs'), tmpDir);
   const layers = createLayerStore(join(root, 'layers'), tmpDir);
-  const tags = createTagStore(join(root, 'repositories'));
+  const tagsDir = join(root, 'repositories');
+  const tags = createTagStore(tagsDir);
   const sources = [
     ...(options.sources ?? []),
     createDebianBootstrapSource({ mirror: config.debianMirror }),
@@ -93,11 +95,11 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     return documents.get(digest) as T;
   };
 
-  // Whatever a dead process left in tmp/ is removed once, on first use.
+  // Whatever a dead process left in tmp/, or half-written beside a tag, is removed once, on first use.
   let swept: Promise<void> | undefined;
   const sweep = () => {
-    swept ??= removeAbandonedTemps(tmpDir).then(
-      (n) => void (n && debug('removed %d abandoned temp entries', n)),
+    swept ??= Promise.all([removeAbandonedTemps(tmpDir), removeAbandonedWrites(tagsDir)]).then(
+      ([n, m]) => void (n + m && debug('removed %d abandoned temp entries', n + m)),
       (error: unknown) => debug('sweeping %s failed: %O', tmpDir, error),
     );
     return swept;
