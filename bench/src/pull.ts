@@ -74,6 +74,17 @@ export async function pull(options: {
     const bytes = manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0);
     const skopeo = (await run('skopeo', ['--version'])).stdout.trim();
     let n = 0;
+    /** How long `fill` takes with a new directory under `work`, which is removed afterwards. */
+    const timedInFreshDir = async (fill: (dest: string) => Promise<unknown>): Promise<number> => {
+      const dest = join(work, `skopeo-${n++}`);
+      try {
+        const start = performance.now();
+        await fill(dest);
+        return performance.now() - start;
+      } finally {
+        await rm(dest, { recursive: true, force: true });
+      }
+    };
     const phases = { download: [] as number[], unpack: [] as number[] };
     const samples = await interleave(
       {
@@ -102,22 +113,11 @@ export async function pull(options: {
             await rm(dataDir, { recursive: true, force: true });
           }
         },
-        'skopeo copy': async () => {
-          const dest = join(work, `skopeo-${n++}`);
-          try {
-            const start = performance.now();
-            await skopeoCopy(remote, dest);
-            return performance.now() - start;
-          } finally {
-            await rm(dest, { recursive: true, force: true });
-          }
-        },
+        'skopeo copy': () => timedInFreshDir((dest) => skopeoCopy(remote, dest)),
         // The floor for a pull that leaves layers ready to mount: the same download, then GNU tar
         // unpacking each layer into a directory of its own, bottom layer first (as cspec does).
-        'skopeo copy + tar -x': async () => {
-          const dest = join(work, `skopeo-${n++}`);
-          try {
-            const start = performance.now();
+        'skopeo copy + tar -x': () =>
+          timedInFreshDir(async (dest) => {
             await skopeoCopy(remote, dest);
             const copied = JSON.parse(await readFile(join(dest, 'manifest.json'), 'utf8')) as {
               layers: { digest: string }[];
@@ -127,11 +127,7 @@ export async function pull(options: {
               await mkdir(tree);
               await run('tar', ['-xf', join(dest, layer.digest.replace(/^sha256:/, '')), '-C', tree]);
             }
-            return performance.now() - start;
-          } finally {
-            await rm(dest, { recursive: true, force: true });
-          }
-        },
+          }),
       },
       options,
     );

@@ -100,7 +100,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const sweep = () => {
     swept ??= Promise.all([removeAbandonedTemps(tmpDir), removeAbandonedWrites(tagsDir)]).then(
       ([n, m]) => void (n + m && debug('removed %d abandoned temp entries', n + m)),
-      (error: unknown) => debug('sweeping %s failed: %O', tmpDir, error),
+      (error: unknown) => debug('sweeping %s and %s failed: %O', tmpDir, tagsDir, error),
     );
     return swept;
   };

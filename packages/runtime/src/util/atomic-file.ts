@@ -1,21 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readStartTime } from './process-identity.js';
 
 /** `<path>.<pid>.<8 hex>.tmp`: the writer's pid tells a write in progress from an abandoned one. */
 const TEMP_SUFFIX = /\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
 function tempFor(path: string): string {
   return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -28,7 +20,7 @@ export async function removeAbandonedWrites(dir: string): Promise<number> {
   let removed = 0;
   for (const entry of entries) {
     const pid = TEMP_SUFFIX.exec(entry)?.[1];
-    if (pid === undefined || isPidAlive(Number(pid))) continue;
+    if (pid === undefined || readStartTime(Number(pid)) !== undefined) continue;
     await rm(join(dir, entry), { force: true });
     removed++;
   }
