@@ -4,9 +4,11 @@
  * asked for; a profile file replaces it; `no-new-privileges` sets the flag;
  * a bad profile is one clear error and leaves nothing (useEngine checks).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ContainerSpec } from '@cspec/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE, useEngine } from '../support/engine.js';
@@ -216,5 +218,40 @@ describe('securityOpt', () => {
       message: expect.stringMatching(/^securityOpt "seccomp" is invalid/),
     });
     expect(await engine().list({ all: true })).toEqual([]);
+  });
+});
+
+describe('cspec run --security-opt', () => {
+  const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+  const cli = (args: readonly string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: { ...process.env, NO_COLOR: '1' } },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+
+  it('hands the options to the container, and a bad one is one clear error', async () => {
+    const ok = await cli([
+      'run',
+      '--rm',
+      '--security-opt',
+      'seccomp=unconfined',
+      '--security-opt',
+      'no-new-privileges',
+      IMAGE,
+      'grep',
+      '-E',
+      '^(Seccomp|NoNewPrivs):',
+      '/proc/self/status',
+    ]);
+    expect(ok.stdout).toMatch(/^NoNewPrivs:\s+1\nSeccomp:\s+0\n$/);
+    const missing = join(dir, 'missing.json');
+    const bad = await cli(['run', '--rm', '--security-opt', `seccomp=${missing}`, IMAGE, 'true']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(`securityOpt seccomp=${missing}: cannot read the profile (no such file)`);
+    expect(bad.stderr).not.toMatch(/bug in cspec/);
   });
 });
