@@ -107,6 +107,34 @@ describe('the default seccomp profile', () => {
   });
 });
 
+describe('the default seccomp profile, in the init-cache step', () => {
+  it('filters the step that makes a first start cacheable', async () => {
+    const script = [
+      '[ -e /data/status ] || { mkdir -p /data && grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status > /data/status && echo "work done"; }',
+      'echo up',
+      // Stops cleanly on SIGTERM (pid 1 has no default handler): the step keeps only a clean stop.
+      'trap "exit 0" TERM',
+      'while :; do sleep 0.05; done',
+    ].join('; ');
+    const c = await engine().run({
+      image: IMAGE,
+      command: ['sh', '-c', script],
+      env: { RUN: `${process.pid}-${Date.now()}` },
+      initCache: { doneLog: '^work done$', dataDir: '/data' },
+      wait: { type: 'log', pattern: '^up$', flags: 'm' },
+    });
+    const image = (await c.info()).image;
+    try {
+      // Started from the cached state: the status was written by the init-cache step.
+      expect(image).toMatch(/cspec-init\//);
+      expect((await c.exec(['cat', '/data/status'])).stdout).toMatch(/^Seccomp:\s+2$/m);
+    } finally {
+      await c.remove();
+      await engine().images.remove(image);
+    }
+  });
+});
+
 describe('securityOpt', () => {
   it('seccomp=unconfined turns the filter off', async () => {
     const unconfined = { securityOpt: ['seccomp=unconfined'] };
