@@ -16,6 +16,7 @@ import { perTestDatabase } from './per-test-database.js';
 import { postgresReady } from './postgres-ready.js';
 import { pull } from './pull.js';
 import { rootfs } from './rootfs.js';
+import { securityStart } from './security-start.js';
 import { trivialStart } from './trivial-start.js';
 import { wholeSuite } from './whole-suite.js';
 
@@ -70,7 +71,7 @@ const checkLeftovers = (scenario: string) => {
   }
 };
 
-// BENCH_ONLY=name[,name] runs a subset (trivial-start, postgres-ready, per-test-database,
+// BENCH_ONLY=name[,name] runs a subset (trivial-start, security-start, postgres-ready, per-test-database,
 // parallel-postgres, matrix, whole-suite, memory, rootfs, pull, image-build).
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
@@ -98,6 +99,21 @@ if (wanted('trivial-start')) {
   );
   process.stdout.write(
     `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
+  );
+}
+
+if (wanted('security-start')) {
+  const securityRounds = Number(process.env.BENCH_SECURITY_ROUNDS ?? 60);
+  const security = await securityStart({ rounds: securityRounds, warmup: 5, log });
+  scenarios.push(security);
+  lap(security.scenario);
+  checkLeftovers('security-start');
+  table(
+    `trivial container with and without the default seccomp profile (${securityRounds} rounds after 5 warm-up, interleaved)`,
+    security.results,
+  );
+  process.stdout.write(
+    `added by the profile: library ${security.addedMs.library.ofMedians} ms (medians; ${security.addedMs.library.medianOfPairs} ms median of round pairs), runc ${security.addedMs.runc.ofMedians} ms (${security.addedMs.runc.medianOfPairs}) (goal ≤ ${security.goalMs}); making it: ${security.generateUs} µs\n`,
   );
 }
 

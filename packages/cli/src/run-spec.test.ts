@@ -89,6 +89,14 @@ describe('buildRunSpec', () => {
     });
   });
 
+  it('passes --security-opt through in order (the runtime checks the values)', () => {
+    expect(
+      spec(['--security-opt', 'seccomp=unconfined', '--security-opt', 'no-new-privileges', 'img'])
+        .securityOpt,
+    ).toEqual(['seccomp=unconfined', 'no-new-privileges']);
+    expect(spec(['img']).securityOpt).toBeUndefined();
+  });
+
   it('resets the entrypoint with --entrypoint ""', () => {
     expect(spec(['--entrypoint', '', 'img']).entrypoint).toEqual([]);
   });

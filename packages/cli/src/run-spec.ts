@@ -72,6 +72,12 @@ export const RUN_FLAGS: readonly FlagDefinition[] = [
   },
   { name: 'entrypoint', type: 'string', placeholder: 'CMD', description: "Replace the image's entrypoint" },
   { name: 'label', short: 'l', type: 'strings', placeholder: 'K=V', description: 'Set a label' },
+  {
+    name: 'security-opt',
+    type: 'strings',
+    placeholder: 'OPT',
+    description: 'seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges (as docker run)',
+  },
 ];
 
 const COMMAND = 'run';
@@ -184,6 +190,7 @@ export function buildRunSpec(
   const env = keyValues(args.strings('env'), '-e', hostEnv);
   const labels = keyValues(args.strings('label'), '--label');
   const entrypoint = args.string('entrypoint');
+  const securityOpt = args.strings('security-opt');
   const workingDir = args.string('workdir');
   if (workingDir !== undefined) absolute(workingDir, 'working dir', `-w ${workingDir}`);
 
@@ -201,6 +208,7 @@ export function buildRunSpec(
     ...(mounts.length ? { mounts } : {}),
     ...(Object.keys(resources).length ? { resources } : {}),
     ...(networks ? { networks } : {}),
+    ...(securityOpt.length ? { securityOpt } : {}),
   };
   return spec;
 }

@@ -209,6 +209,16 @@ describe('GenericContainer → ContainerSpec', () => {
     ).toThrow(/string or a Buffer/);
   });
 
+  it('maps security options, appending across calls, as testcontainers does', () => {
+    expect(
+      new GenericContainer('img')
+        .withSecurityOpt('seccomp=unconfined')
+        .withSecurityOpt('no-new-privileges', 'no-new-privileges=false')
+        .toSpec().securityOpt,
+    ).toEqual(['seccomp=unconfined', 'no-new-privileges', 'no-new-privileges=false']);
+    expect(new GenericContainer('img').toSpec().securityOpt).toBeUndefined();
+  });
+
   it('maps the resources quota: memory in GiB to bytes, cpu in cores', () => {
     expect(
       new GenericContainer('img').withResourcesQuota({ memory: 0.5, cpu: 1.5 }).toSpec().resources,

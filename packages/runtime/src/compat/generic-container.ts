@@ -136,6 +136,7 @@ export class GenericContainer {
   readonly #ports: (number | PortSpec)[] = [];
   readonly #env: Record<string, string> = {};
   readonly #labels: Record<string, string> = {};
+  readonly #securityOpt: string[] = [];
   readonly #mounts: (BindMountSpec | TmpfsMountSpec)[] = [];
   readonly #files: FileSpec[] = [];
   readonly #aliases: string[] = [];
@@ -284,6 +285,15 @@ export class GenericContainer {
     return this;
   }
 
+  /**
+   * Docker's `--security-opt` values: `seccomp=unconfined`, `seccomp=<profile.json>`,
+   * `no-new-privileges`. Added to those given before.
+   */
+  withSecurityOpt(...securityOpt: string[]): this {
+    this.#securityOpt.push(...securityOpt);
+    return this;
+  }
+
   /** Joins a network started with `new Network().start()` (one network per container). */
   withNetwork(network: StartedNetwork): this {
     this.#network = network;
@@ -338,6 +348,7 @@ export class GenericContainer {
       ];
     }
     if (Object.keys(this.#labels).length) spec.labels = { ...this.#labels };
+    if (this.#securityOpt.length) spec.securityOpt = [...this.#securityOpt];
     if (wait) spec.wait = wait;
     if (startupTimeoutMs !== undefined) spec.startupTimeoutMs = startupTimeoutMs;
     return spec;

@@ -131,4 +131,12 @@ export interface ContainerSpec {
    * @default used when the image declares the contract
    */
   readonly initCache?: boolean | InitCacheSpec;
+  /**
+   * As Docker's `--security-opt`: `seccomp=unconfined` turns the seccomp
+   * filter off, `seccomp=<file>` replaces Docker's default profile with a JSON
+   * profile (Docker's or OCI's format), `no-new-privileges` sets
+   * PR_SET_NO_NEW_PRIVS. See docs/runtime.md, "Security options".
+   * @default [] (Docker's default seccomp profile, new privileges allowed)
+   */
+  readonly securityOpt?: readonly string[];
 }

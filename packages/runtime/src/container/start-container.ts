@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { createDebug } from '../debug.js';
 import type { RunOptions } from '../engine/engine.js';
 import type { EngineContext } from '../engine/engine-context.js';
@@ -12,6 +13,8 @@ import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { readAccountFiles } from '../sandbox/image-accounts.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
 import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
+import { defaultSeccompProfile, hostSeccompArch, kernelVersion } from '../sandbox/seccomp-profile.js';
+import { loadSeccompProfile, resolveSecurityOptions } from '../sandbox/security-options.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { ensureLayerLinks, layerLinkPath } from '../snapshot/layer-links.js';
 import { createLayeredRoot } from '../snapshot/layered-root.js';
@@ -106,6 +109,9 @@ export async function startContainer(
   const deadline = AbortSignal.timeout(spec.startupTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   await checkBindSources(spec);
+  // A profile file that cannot be read or parsed fails here, before anything exists.
+  const security = resolveSecurityOptions(spec.securityOpt);
+  const seccompProfile = await loadSeccompProfile(security.seccomp, defaultSeccompProfile);
   let phase = `preparing image ${spec.image}`;
   // `DEBUG=cspec:timing`: where the milliseconds of a start go, one line per container.
   const marks: [string, number][] = [['begin', performance.now()]];
@@ -270,6 +276,16 @@ export async function startContainer(
       swapLimitSupported: ctx.swapLimitSupported,
       labels: state.labels,
       openFilesLimit: containerOpenFilesLimit(),
+      ...(seccompProfile
+        ? {
+            seccomp: {
+              profile: seccompProfile,
+              arch: hostSeccompArch(process.arch),
+              kernel: kernelVersion(release()),
+            },
+          }
+        : {}),
+      noNewPrivileges: security.noNewPrivileges,
     });
     await writeFile(paths.config, JSON.stringify(ociConfig));
 

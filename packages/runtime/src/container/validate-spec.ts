@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { CspecError } from '../errors.js';
+import { resolveSecurityOptions } from '../sandbox/security-options.js';
 import type { WaitSpec } from '../wait/spec.js';
 import type { ContainerSpec, PortSpec } from './spec.js';
 
@@ -156,6 +157,7 @@ export function validateSpec(spec: ContainerSpec): ResolvedSpec {
     }
     if (initCache.dataDir !== undefined) checkPath(initCache.dataDir, 'initCache.dataDir');
   }
+  resolveSecurityOptions(spec.securityOpt);
   if (spec.wait)
     checkWait(
       spec.wait,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildOciConfig, type OciConfigInput, overlayMountDirs, overlayOptions } from './oci-config.js';
+import { defaultSeccompProfile, type OciSeccomp } from './seccomp-profile.js';
 
 const base: OciConfigInput = {
   process: { args: ['sh'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [] },
@@ -116,5 +117,30 @@ describe('buildOciConfig', () => {
     expect(
       overlayOptions(layers, '/dev/shm/cspec/x/upper', '/dev/shm/cspec/x/work').join(',').length,
     ).toBeLessThan(4096);
+  });
+});
+
+describe('buildOciConfig security', () => {
+  it('has no seccomp filter and allows new privileges unless asked', () => {
+    const config = buildOciConfig(base) as {
+      linux: Record<string, unknown>;
+      process: Record<string, unknown>;
+    };
+    expect(config.linux.seccomp).toBeUndefined();
+    expect(config.process.noNewPrivileges).toBe(false);
+  });
+
+  it('resolves the profile against the container’s capabilities, and sets no-new-privileges', () => {
+    const config = buildOciConfig({
+      ...base,
+      seccomp: { profile: defaultSeccompProfile(), arch: 'amd64', kernel: [6, 1] },
+      noNewPrivileges: true,
+    }) as { linux: { seccomp: OciSeccomp }; process: Record<string, unknown> };
+    expect(config.process.noNewPrivileges).toBe(true);
+    expect(config.linux.seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
+    // cspec grants CAP_SYS_CHROOT and not CAP_SYS_ADMIN.
+    const names = config.linux.seccomp.syscalls.flatMap((r) => r.names);
+    expect(names).toContain('chroot');
+    expect(names).not.toContain('mount');
   });
 });

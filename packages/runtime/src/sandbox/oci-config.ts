@@ -4,6 +4,7 @@
  */
 import type { MountSpec, ResourceSpec } from '../container/spec.js';
 import { CspecError } from '../errors.js';
+import { resolveSeccompProfile, type SeccompProfile } from './seccomp-profile.js';
 
 export interface OciProcessInput {
   readonly args: readonly string[];
@@ -38,6 +39,18 @@ export interface OciConfigInput {
   readonly labels: Readonly<Record<string, string>>;
   /** RLIMIT_NOFILE for the container (soft = hard); may not exceed the host's hard limit. */
   readonly openFilesLimit: number;
+  /**
+   * The seccomp profile and the host it is resolved for (its rules depend on
+   * the container's capabilities, the architecture and the kernel); none: unconfined.
+   */
+  readonly seccomp?: {
+    readonly profile: SeccompProfile;
+    /** Go's name of the host architecture (`hostSeccompArch`). */
+    readonly arch: string;
+    readonly kernel: readonly [number, number];
+  };
+  /** @default false */
+  readonly noNewPrivileges?: boolean;
 }
 
 /** The capabilities Docker grants by default. */
@@ -155,7 +168,7 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
       cwd: input.process.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.openFilesLimit, soft: input.openFilesLimit }],
-      noNewPrivileges: false,
+      noNewPrivileges: input.noNewPrivileges ?? false,
     },
     root: { path: input.rootPath, readonly: false },
     hostname: input.hostname,
@@ -225,6 +238,15 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
       namespaces,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
+      ...(input.seccomp
+        ? {
+            seccomp: resolveSeccompProfile(input.seccomp.profile, {
+              arch: input.seccomp.arch,
+              kernel: input.seccomp.kernel,
+              capabilities: caps,
+            }),
+          }
+        : {}),
     },
   };
 }
