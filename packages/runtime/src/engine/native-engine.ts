@@ -123,6 +123,19 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     run: (spec, options) => engine.run(spec, options),
   };
 
+  /** A detached container outlives this process: it cannot join a network that ends with a session. */
+  const checkDetachedNetworks = async (spec: ContainerSpec) => {
+    const wanted = new Set((spec.networks ?? []).map((n) => n.network));
+    if (wanted.size === 0) return;
+    const owned = (await ctx.network.ephemeralNetworks()).find((n) => wanted.has(n.name));
+    if (!owned) return;
+    throw new CspecError(
+      'CSPEC_INVALID_SPEC',
+      `networks: a detached container cannot join network "${owned.name}" — the network belongs to the session of the process that created it and is removed when that process ends`,
+      { hint: 'create the network with createNetwork(name, { detached: true }) or `cspec network create`' },
+    );
+  };
+
   const info = async (state: ContainerState): Promise<ContainerInfo> => (await handleFor(state)).info();
 
   /** `engine.run`, and for build steps also with the host's network. */
@@ -134,6 +147,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     if (closed) throw engineClosed();
     const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, closing.signal]) : closing.signal;
     const start = (async () => {
+      if (runOptions.detached) await checkDetachedNetworks(spec);
       const sessionId = runOptions.detached ? null : (await getSession()).id;
       return startContainer(ctx, spec, {
         ...runOptions,
@@ -236,13 +250,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return shown.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
     async createNetwork(name, networkOptions = {}) {
-      if (!networkOptions.ephemeral)
-        return ctx.network.createNetwork(name ?? randomNetworkName(), networkOptions);
+      const { detached, ephemeral, ...rest } = networkOptions;
+      if (detached ?? ephemeral === false)
+        return ctx.network.createNetwork(name ?? randomNetworkName(), rest);
+      if (closed) throw engineClosed();
       const sessionId = (await getSession()).id;
-      const info = await ctx.network.createNetwork(name ?? randomNetworkName(), {
-        ...networkOptions,
-        sessionId,
-      });
+      const info = await ctx.network.createNetwork(name ?? randomNetworkName(), { ...rest, sessionId });
       ownedNetworks.add(info.name);
       return info;
     },
@@ -263,7 +276,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       });
       return {
         containersRemoved: report.containers,
-        networksRemoved: networksRemoved + swept.removed,
+        networksRemoved: report.networks + networksRemoved + swept.removed,
         sessionsRemoved: report.sessions,
       };
     },
