@@ -1,10 +1,11 @@
 /**
  * A plain Vitest run without the cspec plugin (fixtures/vitest/no-plugin):
  * its test starts containers with `GenericContainer` and `withContainer` and
- * hangs. When Vitest's main process ends by SIGKILL, SIGTERM or SIGINT, the
- * runtime itself must notice that the process tree owning the worker's
- * session is gone: within 5 s no container, mount, cgroup, netns, runc process
- * or state directory may remain, and a worker left behind must be harmless
+ * hangs, one of them on a testcontainers-style `Network`. When Vitest's main
+ * process ends by SIGKILL, SIGTERM or SIGINT, the runtime itself must notice
+ * that the process tree owning the worker's session is gone: within 5 s no
+ * container, mount, cgroup, netns, bridge, firewall rule, runc process or
+ * state directory may remain, and a worker left behind must be harmless
  * (it can start nothing more).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -114,7 +115,11 @@ describe('Vitest without the plugin, its main process ended mid-test', () => {
     ['SIGKILL', 'vmThreads', 'async'],
   ] as const)('%s, %s pool, test %s: nothing left within 5 s', async ([signal, pool, hang]) => {
     const { run, out, workerPid, ids } = await start(pool, hang);
-    expect(hostResources().containerDirs).toEqual(expect.arrayContaining(ids));
+    const during = hostResources();
+    expect(during.containerDirs).toEqual(expect.arrayContaining(ids));
+    // The test's network: its bridge and FORWARD rule (gone with the rest below).
+    expect(during.links.filter((l) => l.startsWith('csbr'))).toHaveLength(1);
+    expect(during.forwardRules).toHaveLength(1);
     const sent = performance.now();
     run.child.kill(signal);
     await run.done;
