@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, isCspecError, resolveConfig } from '@cspec/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { subnetPool } from '../../packages/runtime/src/network/pools.js';
 import { expectNoLeaks, hostResources } from '../support/leaks.js';
 import { childPids } from '../vitest/run-vitest.js';
 
@@ -74,19 +75,20 @@ function record(name: string): NetworkRecord | undefined {
 }
 
 /** What of the network is still on the host: its record, bridge, FORWARD rule and subnet lease. */
-function remains(name: string, { bridge, subnet }: NetworkRecord): string[] {
+async function remains(name: string, { bridge, subnet }: NetworkRecord): Promise<string[]> {
   const left: string[] = [];
   if (record(name)) left.push('name');
   if (existsSync(`/sys/class/net/${bridge}`)) left.push('bridge');
   const rules = execFileSync('iptables', ['-w', '5', '-S', 'FORWARD'], { encoding: 'utf8' });
   if (rules.includes(bridge)) left.push('FORWARD rule');
-  if (existsSync(join(config.runDir, 'ipam', 'subnets', subnet.split('/')[0] as string))) left.push('lease');
+  const leases = await subnetPool(config).leases();
+  if (leases.some((l) => l.owner === bridge || l.address === subnet.split('/')[0])) left.push('lease');
   return left;
 }
 
-async function until(ms: number, probe: () => boolean): Promise<number> {
+async function until(ms: number, probe: () => Promise<boolean>): Promise<number> {
   const start = Date.now();
-  while (!probe()) {
+  while (!(await probe())) {
     if (Date.now() - start > ms) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -113,10 +115,10 @@ describe('a network whose process is killed', () => {
     const owner = await startOwner(name, withContainer);
     const held = record(name);
     expect(held).toBeDefined();
-    expect(remains(name, held as NetworkRecord)).toEqual(['name', 'bridge', 'FORWARD rule', 'lease']);
+    expect(await remains(name, held as NetworkRecord)).toEqual(['name', 'bridge', 'FORWARD rule', 'lease']);
     owner.kill('SIGKILL');
-    const took = await until(5_000, () => remains(name, held as NetworkRecord).length === 0);
-    expect(remains(name, held as NetworkRecord), `after ${took} ms`).toEqual([]);
+    const took = await until(5_000, async () => (await remains(name, held as NetworkRecord)).length === 0);
+    expect(await remains(name, held as NetworkRecord), `after ${took} ms`).toEqual([]);
     console.log(`network ${withContainer ? 'with' : 'without'} a container: gone ${took} ms after SIGKILL`);
     expect(hostResources().containerDirs).toEqual([]);
     await createAgain(name);
@@ -139,7 +141,7 @@ describe('a network whose process is killed', () => {
     for (const pid of watchers) process.kill(pid, 'SIGKILL');
     owner.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
-    expect(remains(name, held)).toEqual(['name', 'bridge', 'FORWARD rule', 'lease']);
+    expect(await remains(name, held)).toEqual(['name', 'bridge', 'FORWARD rule', 'lease']);
 
     const engine = await createEngine();
     try {
@@ -148,7 +150,7 @@ describe('a network whose process is killed', () => {
     } finally {
       await engine.close();
     }
-    expect(remains(name, held)).toEqual([]);
+    expect(await remains(name, held)).toEqual([]);
     await createAgain(name);
     expectNoLeaks();
   });
