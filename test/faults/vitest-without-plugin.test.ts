@@ -9,6 +9,7 @@
  * (it can start nothing more).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -71,9 +72,9 @@ async function start(pool: Pool, hang: 'async' | 'blocked') {
     },
     120_000,
   );
-  const [pid, ...ids] = (line as string).split(' ');
+  const [pid, genericId, withContainerId, port] = (line as string).split(' ');
   workers.push({ pid: Number(pid), marker: out });
-  return { run, out, workerPid: Number(pid), ids };
+  return { run, out, workerPid: Number(pid), ids: [genericId, withContainerId], port: Number(port) };
 }
 
 /** Whether a `pid ppid pgid state args` line of hostResources().runcProcesses is a zombie child of `parent`. */
@@ -91,6 +92,18 @@ async function waitForNoLeaks(ms: number, harmless: (runcLine: string) => boolea
     if (Date.now() > end) return real;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function isAlive(pid: number): boolean {
@@ -114,7 +127,8 @@ describe('Vitest without the plugin, its main process ended mid-test', () => {
     ['SIGINT', 'threads', 'async'],
     ['SIGKILL', 'vmThreads', 'async'],
   ] as const)('%s, %s pool, test %s: nothing left within 5 s', async ([signal, pool, hang]) => {
-    const { run, out, workerPid, ids } = await start(pool, hang);
+    const { run, out, workerPid, ids, port } = await start(pool, hang);
+    expect(await listening(port)).toBe(true);
     const during = hostResources();
     expect(during.containerDirs).toEqual(expect.arrayContaining(ids));
     // The test's network: its bridge and FORWARD rule (gone with the rest below).
@@ -144,6 +158,8 @@ describe('Vitest without the plugin, its main process ended mid-test', () => {
       );
       expect(late).toBe('refused CSPEC_SESSION_ENDED');
       expect(await waitForNoLeaks(1_000, () => false)).toBeUndefined();
+      // Nor does it keep the published port of a container that is gone.
+      expect(await listening(port)).toBe(false);
     }
   });
 });

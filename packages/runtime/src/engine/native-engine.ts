@@ -83,9 +83,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         hint: 'nothing more can run from this process; a test worker left behind by a killed Vitest run should exit — start the run again',
       },
     );
-    // Starts in flight stop and clean up; then the watcher removes the rest, alone.
+    // Starts in flight stop and clean up; what runs in this process for the session stops (port
+    // forwarders, namespaces made ahead); then the watcher removes the rest, alone.
     closing.abort(ended);
     await Promise.allSettled([...starting]);
+    await Promise.all([...owned.values()].map((c) => c.closeForwards()));
     await ctx.network.close().catch((error: unknown) => debug('orphaned: %O', error));
   };
 
