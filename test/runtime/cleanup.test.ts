@@ -43,10 +43,13 @@ describe('leak-proof cleanup', () => {
     expect(left, `left after ${Date.now() - killedAt} ms`).toBeUndefined();
   });
 
-  it('close() removes the networks it created as ephemeral, and only those', async () => {
+  it('close() removes the networks of its session, and only those', async () => {
     const engine = await createEngine();
-    const kept = await engine.createNetwork(undefined, { labels: { 'dev.cspec.test': 'kept' } });
-    const ephemeral = await engine.createNetwork(undefined, { ephemeral: true });
+    const kept = await engine.createNetwork(undefined, {
+      labels: { 'dev.cspec.test': 'kept' },
+      detached: true,
+    });
+    const ephemeral = await engine.createNetwork();
     const member = await engine.run({
       image: 'cspec/debian:bookworm',
       command: ['sleep', '60'],

@@ -22,6 +22,7 @@ export type CspecErrorCode =
   | 'CSPEC_NAME_IN_USE'
   | 'CSPEC_PREPARE_FAILED'
   | 'CSPEC_ABORTED'
+  | 'CSPEC_SESSION_ENDED'
   | 'CSPEC_INTERNAL';
 
 const brand = Symbol.for('dev.cspec.error');

@@ -18,7 +18,8 @@ export const networkCreateCommand = defineCommand({
       if (eq <= 0) throw new UsageError(`invalid --label "${item}" — use KEY=VALUE`, 'network create');
       labels[item.slice(0, eq)] = item.slice(eq + 1);
     }
-    const info = await (await engine()).createNetwork(name, { labels });
+    // Like `docker network create`: the network outlives this command.
+    const info = await (await engine()).createNetwork(name, { labels, detached: true });
     out.line(info.name);
     return EXIT.ok;
   },

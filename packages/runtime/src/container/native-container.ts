@@ -524,8 +524,13 @@ export class NativeContainer implements Container {
     return this.#removing;
   }
 
-  async #remove(): Promise<void> {
+  /** Stops the port forwarders this process runs for the container (also part of `remove()`). */
+  async closeForwards(): Promise<void> {
     await Promise.all(this.#options.forwards.map((f) => f.close().catch(() => {})));
+  }
+
+  async #remove(): Promise<void> {
+    await this.closeForwards();
     const monitor = this.#monitor;
     const monitorAlive = () =>
       monitor !== undefined && monitor.exitCode === null && monitor.signalCode === null;

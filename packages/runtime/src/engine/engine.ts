@@ -126,9 +126,17 @@ export interface RunOptions {
 export interface NetworkOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /**
-   * The network belongs to this engine's session: `close()` removes it after
-   * the containers, and so does the session watcher if the process dies.
-   * @default false (networks outlive their creator, as in Docker)
+   * The network outlives this process (like `docker network create`; the
+   * CLI's `cspec network create` sets it): it stays until `removeNetwork`,
+   * `cspec network rm` or `cspec prune --all`. Otherwise it belongs to this
+   * engine's session like its containers: `close()` removes it after them,
+   * and so do the session watcher and `cspec prune` once the process is gone.
+   * @default false
+   */
+  readonly detached?: boolean;
+  /**
+   * @deprecated networks are session-owned by default; `ephemeral: false`
+   * means `detached: true`.
    */
   readonly ephemeral?: boolean;
 }

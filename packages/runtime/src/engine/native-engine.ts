@@ -15,6 +15,7 @@ import { createNetworkManager } from '../network/network-manager.js';
 import { createAccountFilesCache } from '../sandbox/image-accounts.js';
 import { createSession, type Session } from '../session/session.js';
 import { isSessionAlive, sweepSessions } from '../session/sweep.js';
+import type { ProcessIdentity } from '../util/process-identity.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
@@ -68,9 +69,31 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const closing = new AbortController();
   const starting = new Set<Promise<unknown>>();
 
+  /** Set when this process's forking parent died and the session ended with it (forking-parent.ts). */
+  let ended: CspecError | undefined;
+  const closedError = () => ended ?? engineClosed();
+
+  const orphaned = async (parent: ProcessIdentity) => {
+    if (closed) return;
+    closed = true;
+    ended = new CspecError(
+      'CSPEC_SESSION_ENDED',
+      `this process's cspec session has ended: the process that started it (pid ${parent.pid}) exited, so the containers and networks this process owned were removed`,
+      {
+        hint: 'nothing more can run from this process; a test worker left behind by a killed Vitest run should exit — start the run again',
+      },
+    );
+    // Starts in flight stop and clean up; what runs in this process for the session stops (port
+    // forwarders, namespaces made ahead); then the watcher removes the rest, alone.
+    closing.abort(ended);
+    await Promise.allSettled([...starting]);
+    await Promise.all([...owned.values()].map((c) => c.closeForwards()));
+    await ctx.network.close().catch((error: unknown) => debug('orphaned: %O', error));
+  };
+
   const getSession = () => {
     if (!session) {
-      session = createSession(config);
+      session = createSession(config, { onOrphaned: orphaned });
       session.then(
         (s) => {
           sessionId = s.id;
@@ -123,6 +146,19 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     run: (spec, options) => engine.run(spec, options),
   };
 
+  /** A detached container outlives this process: it cannot join a network that ends with a session. */
+  const checkDetachedNetworks = async (spec: ContainerSpec) => {
+    const wanted = new Set((spec.networks ?? []).map((n) => n.network));
+    if (wanted.size === 0) return;
+    const owned = (await ctx.network.ephemeralNetworks()).find((n) => wanted.has(n.name));
+    if (!owned) return;
+    throw new CspecError(
+      'CSPEC_INVALID_SPEC',
+      `networks: a detached container cannot join network "${owned.name}" — the network belongs to the session of the process that created it and is removed when that process ends`,
+      { hint: 'create the network with createNetwork(name, { detached: true }) or `cspec network create`' },
+    );
+  };
+
   const info = async (state: ContainerState): Promise<ContainerInfo> => (await handleFor(state)).info();
 
   /** `engine.run`, and for build steps also with the host's network. */
@@ -131,11 +167,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     runOptions: RunOptions,
     internal: { readonly hostNetwork?: boolean } = {},
   ): Promise<NativeContainer> => {
-    if (closed) throw engineClosed();
+    if (closed) throw closedError();
     const signal = runOptions.signal ? AbortSignal.any([runOptions.signal, closing.signal]) : closing.signal;
+    // Tracked until the container is owned or removed again: close() and orphaned() wait for it.
     const start = (async () => {
+      if (runOptions.detached) await checkDetachedNetworks(spec);
       const sessionId = runOptions.detached ? null : (await getSession()).id;
-      return startContainer(ctx, spec, {
+      const container = await startContainer(ctx, spec, {
         ...runOptions,
         ...internal,
         initCache: (resolved, image, startSignal) =>
@@ -144,17 +182,17 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         sessionId,
         onRemoved: (id) => owned.delete(id),
       });
-    })();
-    starting.add(start);
-    try {
-      const container = await start;
       if (closed && !runOptions.detached) {
-        // close() ran while this container was starting: it must not outlive the engine.
+        // close() ran (or the session ended) while this container was starting: it must not outlive the engine.
         await container.remove();
-        throw engineClosed();
+        throw closedError();
       }
       if (!runOptions.detached) owned.set(container.id, container);
       return container;
+    })();
+    starting.add(start);
+    try {
+      return await start;
     } finally {
       starting.delete(start);
     }
@@ -165,11 +203,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     images: ctx.images,
     run: (spec: ContainerSpec, runOptions: RunOptions = {}) => runContainer(spec, runOptions),
     prepareImage(request) {
-      if (closed) throw engineClosed();
+      if (closed) throw closedError();
       return prepareImage(prepareDeps, request);
     },
     async build(buildOptions) {
-      if (closed) throw engineClosed();
+      if (closed) throw closedError();
       const tmpDir = join(config.dataDir, 'build-tmp');
       await removeAbandonedTemps(tmpDir);
       // Loaded on first use: most processes that make an engine never build (see image-store.ts).
@@ -236,13 +274,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return shown.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
     async createNetwork(name, networkOptions = {}) {
-      if (!networkOptions.ephemeral)
-        return ctx.network.createNetwork(name ?? randomNetworkName(), networkOptions);
+      const { detached, ephemeral, ...rest } = networkOptions;
+      if (detached ?? ephemeral === false)
+        return ctx.network.createNetwork(name ?? randomNetworkName(), rest);
+      if (closed) throw closedError();
       const sessionId = (await getSession()).id;
-      const info = await ctx.network.createNetwork(name ?? randomNetworkName(), {
-        ...networkOptions,
-        sessionId,
-      });
+      const info = await ctx.network.createNetwork(name ?? randomNetworkName(), { ...rest, sessionId });
       ownedNetworks.add(info.name);
       return info;
     },
@@ -263,7 +300,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       });
       return {
         containersRemoved: report.containers,
-        networksRemoved: networksRemoved + swept.removed,
+        networksRemoved: report.networks + networksRemoved + swept.removed,
         sessionsRemoved: report.sessions,
       };
     },

@@ -37,6 +37,8 @@ export async function isSessionAlive(config: RuntimeConfig, sid: string): Promis
 export interface SweepReport {
   readonly sessions: number;
   readonly containers: number;
+  /** Networks of those sessions. */
+  readonly networks: number;
 }
 
 /**
@@ -64,11 +66,15 @@ export async function sweepSessions(
     }
   }
   // Ephemeral networks after their session's containers (a network with members cannot go).
+  let networks = 0;
   for (const network of await ctx.network.ephemeralNetworks()) {
     if (!(await doomed(network.sessionId))) continue;
-    await ctx.network
-      .removeNetwork(network.name)
-      .catch((error: unknown) => debug('sweep: network %s: %O', network.name, error));
+    try {
+      await ctx.network.removeNetwork(network.name);
+      networks++;
+    } catch (error) {
+      debug('sweep: network %s: %O', network.name, error);
+    }
   }
   // Network namespaces a dead session made ahead (and never gave to a container).
   await ctx.network
@@ -80,5 +86,5 @@ export async function sweepSessions(
     await rm(join(sessionsDir(ctx.config), sid), { recursive: true, force: true });
     sessions++;
   }
-  return { sessions, containers };
+  return { sessions, containers, networks };
 }
