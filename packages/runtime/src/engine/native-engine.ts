@@ -18,6 +18,7 @@ import { isSessionAlive, sweepSessions } from '../session/sweep.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
+import { openHostDirs } from './host-dirs.js';
 import { initCacheFor, pruneInitCache } from './init-cache.js';
 import { type PrepareDeps, prepareImage } from './prepare-image.js';
 import { createTeardownContext } from './teardown-context.js';
@@ -47,6 +48,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     );
   }
   const config = resolveConfig(options);
+  // Before anything is written there: only this user may reach containers' and images' files.
+  await openHostDirs(config);
   const teardown = createTeardownContext(config);
   let sessionId: string | undefined;
   const ctx: EngineContext = {
