@@ -244,6 +244,34 @@ describe('opening the directories', () => {
   });
 });
 
+describe('process command lines', () => {
+  it('registry credentials given to an engine appear in no command line', async () => {
+    const secret = `cred-${process.pid}-${Date.now()}`;
+    const withCredentials = await createEngine({
+      registry: { dockerAuthConfig: JSON.stringify({ auths: { 'registry.example': { auth: secret } } }) },
+    });
+    try {
+      // Its first container starts the session's watcher, which is handed the engine's configuration.
+      const c = await withCredentials.run({ image: IMAGE, command: ['sleep', '60'] });
+      try {
+        const seen = asOtherUser(user, [
+          '/bin/sh',
+          '-c',
+          'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" 2>/dev/null; echo; done',
+        ]);
+        const lines = seen.stdout.split('\n');
+        expect(lines.some((l) => l.includes('watcher-main'))).toBe(true);
+        // Only the start of a leaking line: the rest of the host's command lines are none of the test's business.
+        expect(lines.filter((l) => l.includes(secret)).map((l) => l.slice(0, 60))).toEqual([]);
+      } finally {
+        await c.remove();
+      }
+    } finally {
+      await withCredentials.close();
+    }
+  });
+});
+
 describe('the command line', () => {
   function cspec(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {

@@ -33,7 +33,11 @@ export async function createSession(config: RuntimeConfig): Promise<Session> {
   await writeJsonAtomic(join(staging, 'owner.json'), owner);
   await rename(staging, dir);
   const helper = helperCommand(config.nodePath, import.meta.url, 'watcher-main');
-  const watcherConfig = JSON.stringify(config);
+  // On its command line, which every user of the host can read: no credentials (it needs none).
+  const watcherConfig = JSON.stringify({
+    ...config,
+    registry: { ...config.registry, dockerAuthConfig: undefined },
+  } satisfies RuntimeConfig);
   const watcher: ChildProcess = spawn(
     '/bin/sh',
     ['-c', WATCHER, helper.file, ...helper.args, watcherConfig, id],
