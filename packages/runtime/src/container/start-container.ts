@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
+import { dirname } from 'node:path';
 import { createDebug } from '../debug.js';
 import type { RunOptions } from '../engine/engine.js';
 import type { EngineContext } from '../engine/engine-context.js';
+import { PRIVATE_DIR_MODE } from '../engine/host-dirs.js';
 import { INIT_CACHE_LABELS, type InitCacheHit } from '../engine/init-cache.js';
 import { abortError, ContainerStartError, CspecError, isCspecError } from '../errors.js';
 import type { ResolvedImage } from '../image/types.js';
@@ -184,7 +186,11 @@ export async function startContainer(
   let container: NativeContainer | undefined;
   try {
     // The directory first: a name whose container directory exists is taken (see names.ts).
-    await mkdir(paths.rootfs, { recursive: true });
+    // Its state (config.json holds the environment) and the writable layer are the owner's only.
+    await Promise.all([
+      mkdir(paths.rootfs, { recursive: true, mode: PRIVATE_DIR_MODE }),
+      mkdir(paths.writable, { recursive: true, mode: PRIVATE_DIR_MODE }),
+    ]);
     const resolvConf = options.hostNetwork
       ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '')
       : RESOLV_CONF;
@@ -193,7 +199,7 @@ export async function startContainer(
     // All settle before a failure is thrown, so that teardown never races a mkdir that is still running.
     const [user] = await allSettled([
       (async () => {
-        await Promise.all([mkdir(paths.upper, { recursive: true }), mkdir(paths.work, { recursive: true })]);
+        await Promise.all([mkdirSharedRoot(paths.upper), mkdir(paths.work)]);
         // Files given in the spec may replace /etc/passwd or /etc/group: copied before the user is looked up.
         if (spec.files?.length) await copyFilesIntoUpper(paths.upper, root, spec.files);
         const { passwd, group } = spec.files?.length
@@ -207,10 +213,15 @@ export async function startContainer(
       ...(spec.mounts ?? []).flatMap((m, i) => {
         if (m.type !== 'overlay') return [];
         const dirs = overlayMountDirs(paths.mounts, i);
-        return [mkdir(dirs.upper, { recursive: true }), mkdir(dirs.work, { recursive: true })];
+        return [
+          mkdir(dirs.work, { recursive: true }),
+          mkdir(dirname(dirs.upper), { recursive: true }).then(() => mkdirSharedRoot(dirs.upper)),
+        ];
       }),
-      writeFile(paths.hostname, `${hostname}\n`),
-      writeFile(paths.resolvConf, resolvConf),
+      writeReadable(paths.hostname, `${hostname}\n`),
+      writeReadable(paths.resolvConf, resolvConf),
+      // runc appends to it; created here so that it is the owner's only, like the container's log.
+      writeFile(paths.runtimeLog, '', { mode: 0o600 }),
     ]);
     mark('files');
     phase = 'setting up the network';
@@ -287,7 +298,8 @@ export async function startContainer(
         : {}),
       noNewPrivileges: security.noNewPrivileges,
     });
-    await writeFile(paths.config, JSON.stringify(ociConfig));
+    // The container's environment is in it: secrets, often.
+    await writeFile(paths.config, JSON.stringify(ociConfig), { mode: 0o600 });
 
     // OOM kills are only read back (from the kept cgroup) when a memory limit can cause them.
     const keep = spec.resources?.memoryBytes !== undefined;
@@ -370,6 +382,22 @@ function containerLabels(image: ResolvedImage, spec: ResolvedSpec): Record<strin
   return labels;
 }
 
+/**
+ * An overlay's upper directory: its mode is the mode of the mount's root (the
+ * container's `/`), which every user inside must traverse. 0755 whatever the
+ * umask; the directory around it keeps other host users out.
+ */
+async function mkdirSharedRoot(path: string): Promise<void> {
+  await mkdir(path);
+  await chmod(path, 0o755);
+}
+
+/** A file bind-mounted into the container (/etc/hostname, /etc/resolv.conf): 0644 whatever the umask. */
+async function writeReadable(path: string, text: string): Promise<void> {
+  await writeFile(path, text);
+  await chmod(path, 0o644);
+}
+
 /** Promise.all that waits for every promise before it rejects with the first failure. */
 async function allSettled<T extends readonly unknown[]>(
   promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
@@ -381,7 +409,7 @@ async function allSettled<T extends readonly unknown[]>(
 }
 
 function withLogFd<T>(path: string, use: (fd: number) => T): T {
-  const fd = openSync(path, 'a');
+  const fd = openSync(path, 'a', 0o600);
   try {
     return use(fd);
   } finally {

@@ -19,6 +19,7 @@ import type { ProcessIdentity } from '../util/process-identity.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { ContainerInfo, Engine, NetworkInfo, PruneReport, RunOptions } from './engine.js';
 import type { EngineContext } from './engine-context.js';
+import { openHostDirs } from './host-dirs.js';
 import { initCacheFor, pruneInitCache } from './init-cache.js';
 import { type PrepareDeps, prepareImage } from './prepare-image.js';
 import { createTeardownContext } from './teardown-context.js';
@@ -48,6 +49,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     );
   }
   const config = resolveConfig(options);
+  // Before anything is written there: only this user may reach containers' and images' files.
+  await openHostDirs(config);
   const teardown = createTeardownContext(config);
   let sessionId: string | undefined;
   const ctx: EngineContext = {

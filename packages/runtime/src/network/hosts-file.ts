@@ -60,6 +60,8 @@ export async function writeInPlace(
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     if (!options.create) return false;
     handle = await open(path, 'w', 0o644);
+    // Bind-mounted as /etc/hosts: every user inside reads it, whatever this process's umask.
+    await handle.chmod(0o644);
   }
   try {
     const data = Buffer.from(text);

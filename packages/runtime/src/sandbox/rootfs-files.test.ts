@@ -78,4 +78,17 @@ describe('copyFilesIntoUpper', () => {
     expect(await readFile(hostFile, 'utf8')).toBe('host');
     expect(await readFile(join(upper, 'srv', 'x'), 'utf8')).toBe('mine');
   });
+
+  it('gives content files and the parents it makes readable modes whatever the umask', async () => {
+    const previous = process.umask(0o077);
+    try {
+      await copyFilesIntoUpper(upper, view(), [{ target: '/opt/app/a.txt', content: 'a' }]);
+    } finally {
+      process.umask(previous);
+    }
+    const mode = async (path: string) => ((await stat(join(upper, path))).mode & 0o7777).toString(8);
+    expect(await mode('opt')).toBe('755');
+    expect(await mode('opt/app')).toBe('755');
+    expect(await mode('opt/app/a.txt')).toBe('644');
+  });
 });

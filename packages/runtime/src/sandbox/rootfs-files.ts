@@ -43,7 +43,9 @@ export async function copyFilesIntoUpper(
     }
     const isLink = (await lstat(dest)).isSymbolicLink();
     // Linux has no mode on links (lchmod does not exist); chmod would change the link's target.
-    if (file.mode !== undefined && !isLink) await chmod(dest, file.mode);
+    // Content files get their mode whatever the umask: users inside must be able to read them.
+    const mode = file.mode ?? (file.source === undefined ? 0o644 : undefined);
+    if (mode !== undefined && !isLink) await chmod(dest, mode);
     if (file.uid !== undefined || file.gid !== undefined) await lchown(dest, file.uid ?? 0, file.gid ?? 0);
   }
 }
@@ -66,9 +68,9 @@ async function ensureParents(upperDir: string, image: LayeredRoot, dir: string):
       `cannot copy a file below ${dir}: it is not a directory in the image`,
     );
   }
-  await mkdir(join(upperDir, dir), { mode: info ? info.mode & 0o7777 : 0o755 });
-  if (info) {
-    await chmod(join(upperDir, dir), info.mode & 0o7777);
-    await lchown(join(upperDir, dir), info.uid, info.gid);
-  }
+  const mode = info ? info.mode & 0o7777 : 0o755;
+  await mkdir(join(upperDir, dir), { mode });
+  // mkdir's mode passes through the umask.
+  await chmod(join(upperDir, dir), mode);
+  if (info) await lchown(join(upperDir, dir), info.uid, info.gid);
 }

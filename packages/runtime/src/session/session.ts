@@ -69,7 +69,11 @@ export async function createSession(config: RuntimeConfig, options: SessionOptio
   await writeJsonAtomic(join(staging, 'owner.json'), owner);
   await rename(staging, dir);
   const helper = helperCommand(config.nodePath, import.meta.url, 'watcher-main');
-  const watcherConfig = JSON.stringify(config);
+  // On its command line, which every user of the host can read: no credentials (it needs none).
+  const watcherConfig = JSON.stringify({
+    ...config,
+    registry: { ...config.registry, dockerAuthConfig: undefined },
+  } satisfies RuntimeConfig);
   const parent = forkingParent();
   const [shell, script, following] =
     parent && existsSync(BASH)

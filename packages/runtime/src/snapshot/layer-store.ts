@@ -68,7 +68,8 @@ export function createLayerStore(root: string, tmpDir: string): LayerStore {
       await mkdir(tmpDir, { recursive: true });
       await mkdir(root, { recursive: true });
       const staging = tempPath(tmpDir, 'layer');
-      await mkdir(staging);
+      // The layer's own directory is the owner's only; `fs` inside keeps the image's mode for `/`.
+      await mkdir(staging, { mode: 0o700 });
       try {
         if (extras.opaqueDirs?.length) {
           await writeFile(join(staging, 'opaque'), `${extras.opaqueDirs.join('\n')}\n`);

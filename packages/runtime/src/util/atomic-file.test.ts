@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { removeAbandonedWrites } from './atomic-file.js';
+import { removeAbandonedWrites, writeFileAtomic, writeFileExclusive } from './atomic-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,5 +36,20 @@ describe('removeAbandonedWrites', () => {
 
   it('takes a missing directory as empty', async () => {
     expect(await removeAbandonedWrites(join(scratch(), 'missing'))).toBe(0);
+  });
+});
+
+describe('file modes', () => {
+  it('writes state files for the owner only (0600), even under umask 0', async () => {
+    const dir = scratch();
+    const previous = process.umask(0);
+    try {
+      await writeFileAtomic(join(dir, 'state.json'), '{}');
+      await writeFileExclusive(join(dir, 'name'), 'id');
+    } finally {
+      process.umask(previous);
+    }
+    expect((statSync(join(dir, 'state.json')).mode & 0o777).toString(8)).toBe('600');
+    expect((statSync(join(dir, 'name')).mode & 0o777).toString(8)).toBe('600');
   });
 });

@@ -27,11 +27,14 @@ export async function removeAbandonedWrites(dir: string): Promise<number> {
   return removed;
 }
 
-/** Writes via a temp file and rename, so readers see the old or the new content, never a mix. */
+/**
+ * Writes via a temp file and rename, so readers see the old or the new content, never a mix.
+ * The file is the owner's only (0600): cspec's state is nobody else's business.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = tempFor(path);
   try {
-    await writeFile(tmp, data);
+    await writeFile(tmp, data, { mode: 0o600 });
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -60,7 +63,7 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
  */
 export async function writeFileExclusive(path: string, content: string): Promise<boolean> {
   const tmp = tempFor(path);
-  await writeFile(tmp, content, { flag: 'wx' });
+  await writeFile(tmp, content, { flag: 'wx', mode: 0o600 });
   try {
     await link(tmp, path);
     return true;
