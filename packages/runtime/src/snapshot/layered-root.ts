@@ -145,10 +145,11 @@ export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
     entry,
     locate,
     async readText(path) {
-      const found = await locate(path);
-      if (!found) return undefined;
+      // A regular file only: a fifo would block, a device node would read the host's device.
+      const found = await entry(await realPath(path, { followLast: true }));
+      if (!found?.stats.isFile()) return undefined;
       try {
-        return await readFile(found, 'utf8');
+        return await readFile(found.hostPath, 'utf8');
       } catch {
         return undefined;
       }
