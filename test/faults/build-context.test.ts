@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isCspecError } from '@cspec/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TarEntry, tarOf } from '../support/archives.js';
 import { useEngine } from '../support/engine.js';
 
 const engine = useEngine();
@@ -180,6 +181,19 @@ describe('the build context is sealed', () => {
     const ctx = context();
     ctx.link('files.tar', join(outside, 'secret.tar'));
     await expectRefused(ctx, ['FROM scratch', 'ADD files.tar /x/'], 2, 'files.tar');
+  });
+
+  it('ADD of a hostile archive in the context writes nothing outside the image', async () => {
+    const ctx = context();
+    const entries = [
+      { name: 'x', type: 'symlink', linkname: outside },
+      { name: 'x/pwned', content: 'pwned\n' },
+      { name: '../pwned-above', content: 'pwned\n' },
+      { name: 'h', type: 'link', linkname: join(outside, 'secret.txt') },
+    ];
+    writeFileSync(join(ctx.dir, 'evil.tar'), await tarOf(entries as unknown as TarEntry[]));
+    await expectRefused(ctx, ['FROM scratch', 'ADD evil.tar /x/'], 2, 'evil.tar');
+    expect(existsSync(join(contexts, 'pwned-above'))).toBe(false);
   });
 
   it('a file .dockerignore excludes cannot be read through a link either', async () => {

@@ -332,7 +332,18 @@ export async function stageCopy(request: CopyRequest): Promise<string> {
       if (req.extract && st.isFile() && (await isArchive(match))) {
         await makeParents(req.tree, req.dest, req.target);
         // Owners as the archive says (as Docker does for ADD of a local archive).
-        await run('tar', ['-xf', match, '-C', join(req.tree, req.dest), '--same-owner', '--numeric-owner']);
+        // GNU tar keeps the extraction inside the directory: it refuses `..` members, takes absolute
+        // names and link targets as relative, and never writes through a link the archive made.
+        await run('tar', [
+          '-xf',
+          match,
+          '-C',
+          join(req.tree, req.dest),
+          '--same-owner',
+          '--numeric-owner',
+        ]).catch((error: Error) => {
+          throw new CopyError(`${source}: cannot extract the archive ./${rel}: ${error.message}`);
+        });
         record(`archive ${rel} ${await fileDigest(match)}`);
         continue;
       }
