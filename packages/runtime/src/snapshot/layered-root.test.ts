@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,26 @@ describe('layered root', () => {
     expect(await view.realPath('/var/run')).toBe('/var/run');
     expect(await view.realPath('/var/run', { followLast: true })).toBe('/run');
   });
+
+  it("never looks through a lower layer's link that a higher layer's directory hides", async () => {
+    // lower: etc -> <host dir>; upper: etc/ a directory. overlayfs shows only the upper etc.
+    const hostDir = join(root, 'host-etc');
+    await put(root, 'host-etc/passwd', 'host passwd');
+    await link(lower, 'etc', hostDir);
+    await mkdir(join(upper, 'etc'));
+    const view = createLayeredRoot([upper, lower]);
+    expect(await view.entry('/etc/passwd')).toBeUndefined();
+    expect(await view.readText('/etc/passwd')).toBeUndefined();
+  });
+
+  it('reads only regular files: a fifo or device node at /etc/passwd reads as nothing', async () => {
+    await mkdir(join(lower, 'etc'));
+    execFileSync('mkfifo', [join(lower, 'etc/passwd')]);
+    execFileSync('mknod', [join(lower, 'etc/group'), 'c', '1', '5']);
+    const view = createLayeredRoot([lower]);
+    expect(await view.readText('/etc/passwd')).toBeUndefined();
+    expect(await view.readText('/etc/group')).toBeUndefined();
+  }, 3000);
 
   it('gives up on link loops', async () => {
     await link(lower, 'a', '/b');

@@ -59,6 +59,27 @@ export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
     }
     return list;
   };
+  // What a layer has at a directory path, each component looked at with lstat (never followed):
+  // 'dir' when every component is a real directory there, 'absent' when the layer has nothing
+  // there, 'other' when a component is something else (a link, a file, a whiteout). A layer's
+  // non-directory hides the lower layers at that path, as in overlayfs.
+  const dirStates = new Map<string, Promise<'dir' | 'absent' | 'other'>>();
+  const dirState = (dir: string, rel: string): Promise<'dir' | 'absent' | 'other'> => {
+    if (rel === '') return Promise.resolve('dir');
+    const key = `${dir}\0${rel}`;
+    let state = dirStates.get(key);
+    if (!state) {
+      const up = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+      state = dirState(dir, up).then(async (above) => {
+        if (above !== 'dir') return above;
+        const stats = await lstatOrUndefined(join(dir, rel));
+        return !stats ? 'absent' : stats.isDirectory() ? 'dir' : 'other';
+      });
+      dirStates.set(key, state);
+    }
+    return state;
+  };
+
   // `path` must be free of links in its parent components (see realPath).
   const entry = async (path: string): Promise<LayerEntry | undefined> => {
     const rel = posix.normalize(path).replace(/^\/+/, '');
@@ -68,6 +89,11 @@ export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
     }
     const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
     for (const dir of dirs) {
+      // Never look through a layer's own link (it could name a host path): a non-directory on the
+      // way hides this layer's and the lower layers' entries; a missing parent, only this layer's.
+      const parentState = await dirState(dir, parent);
+      if (parentState === 'other') return undefined;
+      if (parentState === 'absent') continue;
       const hostPath = join(dir, rel);
       const stats = await lstatOrUndefined(hostPath);
       // overlayfs' whiteout: a character device 0/0 hides the name below this layer.
@@ -119,10 +145,11 @@ export function createLayeredRoot(dirs: readonly string[]): LayeredRoot {
     entry,
     locate,
     async readText(path) {
-      const found = await locate(path);
-      if (!found) return undefined;
+      // A regular file only: a fifo would block, a device node would read the host's device.
+      const found = await entry(await realPath(path, { followLast: true }));
+      if (!found?.stats.isFile()) return undefined;
       try {
-        return await readFile(found, 'utf8');
+        return await readFile(found.hostPath, 'utf8');
       } catch {
         return undefined;
       }

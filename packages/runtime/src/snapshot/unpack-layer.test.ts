@@ -1,7 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -156,6 +167,118 @@ describe('unpackLayer', () => {
     expect(existsSync(join(dest, 'stolen'))).toBe(false);
     expect(existsSync(join(root, 'escape'))).toBe(false);
     expect(existsSync('/tmp/escape')).toBe(false);
+  });
+
+  describe('hostile entries never reach outside the layer', () => {
+    // As in the store: the layer is unpacked in a directory beside others (<data>/tmp/<id>).
+    let data: string;
+    let layer: string;
+    let neighbour: string;
+    beforeEach(async () => {
+      data = join(root, 'data');
+      layer = join(data, 'tmp', 'layer');
+      neighbour = join(data, 'tmp', 'neighbour');
+      await mkdir(layer, { recursive: true });
+      await mkdir(neighbour);
+      await writeFile(join(neighbour, 'keep'), 'kept');
+    });
+    const unpackHere = (entries: readonly Entry[], lowerDirs: string[] = []) =>
+      tarOf(entries).then((bytes) =>
+        unpackLayer(Readable.from([bytes]), layer, { lowerDirs, label: 'layer 2 of test/image' }),
+      );
+    const untouched = async () => {
+      expect((await lstat(join(data, 'tmp'))).isDirectory()).toBe(true);
+      expect((await lstat(layer)).isDirectory()).toBe(true);
+      expect(await readFile(join(neighbour, 'keep'), 'utf8')).toBe('kept');
+      expect((await readdir(join(data, 'tmp'))).sort()).toEqual(['layer', 'neighbour']);
+    };
+
+    it.each([
+      ['.wh..', '.wh..'],
+      ['.wh...', '.wh...'],
+      ['.wh.', '.wh.'],
+      ['nested .wh...', 'a/b/.wh...'],
+      ['nested .wh..', 'a/.wh..'],
+    ])('refuses the malformed whiteout %s, naming the layer and the entry', async (_what, name) => {
+      const error = await unpackHere([
+        { name: 'a/', type: 'directory' },
+        { name: 'a/b/', type: 'directory' },
+        { name: 'a/b/c', content: 'c' },
+        { name, content: '' },
+      ]).catch((e: unknown) => e);
+      expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
+      expect((error as Error).message).toContain('layer 2 of test/image');
+      expect((error as Error).message).toContain(`"${name}"`);
+      expect((error as Error).message).toMatch(/whiteout/);
+      await untouched();
+    });
+
+    it('skips AUFS metadata entries (.wh..wh.*) other than the opaque marker, as Docker does', async () => {
+      await unpackHere([
+        { name: '.wh..wh.aufs', content: '' },
+        { name: '.wh..wh.plnk/', type: 'directory' },
+        { name: '.wh..wh.plnk/123.456', content: 'x' },
+        { name: 'etc/.wh..wh.orph', content: '' },
+        { name: 'etc/hostname', content: 'h' },
+      ]);
+      expect(await readdir(layer)).toEqual(['etc']);
+      expect(await readdir(join(layer, 'etc'))).toEqual(['hostname']);
+      await untouched();
+    });
+
+    it('takes absolute entry names and hard link targets as inside the layer', async () => {
+      await unpackHere([
+        { name: '/etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' },
+        { name: '/etc/passwd-', type: 'link', linkname: '/etc/passwd' },
+      ]);
+      expect((await stat(join(layer, 'etc/passwd-'))).ino).toBe((await stat(join(layer, 'etc/passwd'))).ino);
+      expect(await readFile(join(layer, 'etc/passwd-'), 'utf8')).toContain('root:x:0:0');
+      await untouched();
+    });
+
+    it("copies up a lower layer's symbolic link as a link, never the host file it names", async () => {
+      const secret = join(root, 'host-secret');
+      await writeFile(secret, 'HOST SECRET');
+      const lower = join(root, 'lower');
+      await mkdir(join(lower, 'etc'), { recursive: true });
+      await symlink(secret, join(lower, 'etc/evil'));
+      await unpackHere([{ name: 'etc/alias', type: 'link', linkname: 'etc/evil' }], [lower]);
+      const alias = await lstat(join(layer, 'etc/alias'));
+      expect(alias.isSymbolicLink()).toBe(true);
+      expect(await readlink(join(layer, 'etc/alias'))).toBe(secret);
+      expect(alias.ino).toBe((await lstat(join(layer, 'etc/evil'))).ino);
+      await untouched();
+    });
+
+    it("copies up a lower layer's device node as a node, never the host device's contents", async () => {
+      const lower = join(root, 'lower');
+      await mkdir(join(lower, 'dev'), { recursive: true });
+      execFileSync('mknod', ['-m', '0644', join(lower, 'dev/zero'), 'c', '1', '5']);
+      await unpackHere([{ name: 'dev/zero2', type: 'link', linkname: 'dev/zero' }], [lower]);
+      const node = await lstat(join(layer, 'dev/zero2'));
+      expect([node.isCharacterDevice(), node.rdev, node.mode & 0o7777]).toEqual([true, (1 << 8) | 5, 0o644]);
+      await untouched();
+    });
+
+    it("never follows a lower layer's symbolic link that a higher layer hides with a directory", async () => {
+      // lower1: etc -> <host dir>; lower2 (above): etc/ a real directory. The merged /etc is lower2's.
+      const hostDir = join(root, 'host-etc');
+      await mkdir(hostDir);
+      await writeFile(join(hostDir, 'shadow'), 'HOST SHADOW');
+      const lower1 = join(root, 'lower1');
+      const lower2 = join(root, 'lower2');
+      await mkdir(lower1);
+      await symlink(hostDir, join(lower1, 'etc'));
+      await mkdir(join(lower2, 'etc'), { recursive: true });
+      const error = await unpackHere(
+        [{ name: 'etc/stolen', type: 'link', linkname: 'etc/shadow' }],
+        [lower2, lower1],
+      ).catch((e: unknown) => e);
+      expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
+      expect((error as Error).message).toContain('in no layer');
+      expect(existsSync(join(layer, 'etc/shadow'))).toBe(false);
+      await untouched();
+    });
   });
 
   it("never applies an earlier entry's metadata to the link that replaced it", async () => {

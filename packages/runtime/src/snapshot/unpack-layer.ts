@@ -12,7 +12,13 @@
  *   device nodes and fifos are created as such (root only).
  *
  * Entries that would land outside the directory — a `..` component, or a
- * path through a symbolic link — are refused. The result is the layer's diff
+ * path through a symbolic link — are refused, and so is a whiteout that
+ * names no file of its directory (`.wh.`, `.wh..`, `.wh...`: containerd
+ * refuses them too, "invalid whiteout name"). AUFS metadata entries other
+ * than the opaque marker are skipped, as Docker and containerd skip them. A
+ * hard link to a lower layer's file copies that entry up as what it is (a
+ * symbolic link as a link, a device node as a node): nothing is ever read
+ * through a link or from a device. The result is the layer's diff
  * id: the sha256 of the uncompressed tar.
  *
  * Speed: a layer has thousands of small entries, and an awaited file system
@@ -42,7 +48,7 @@ import {
   symlinkSync,
   writeSync,
 } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, lutimes } from 'node:fs/promises';
+import { chmod, copyFile, lchown, link, lstat, lutimes, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
@@ -50,7 +56,7 @@ import { extract, type Header } from 'tar-stream';
 import { CspecError } from '../errors.js';
 import { captureOutput } from '../util/capture-output.js';
 import { createZstdDecoder, detectCompression } from './compression.js';
-import { createLayeredRoot } from './layered-root.js';
+import { createLayeredRoot, type LayerEntry } from './layered-root.js';
 
 export interface UnpackOptions {
   /** The layers below this one, TOP FIRST: where hard links to earlier files are found. */
@@ -68,6 +74,8 @@ export interface UnpackResult {
 }
 
 const WHITEOUT = '.wh.';
+/** AUFS' own metadata (`.wh..wh.plnk`, `.wh..wh.aufs`, `.wh..wh.orph`); only the opaque marker means anything. */
+const WHITEOUT_META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
@@ -130,6 +138,32 @@ async function runBatch(script: string, args: readonly string[], what: string, l
     child.once('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) throw invalid(label, `${what} failed: ${output.stderr().trim() || `exit ${code}`}`);
+}
+
+const major = (rdev: number) => ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+const minor = (rdev: number) => (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
+
+/**
+ * Copies a lower layer's entry into this layer as what it is, as overlayfs does on copy-up: a
+ * regular file by its contents, a symbolic link as a link (never what it points at), a device
+ * node or fifo as a node (never the device's contents).
+ */
+async function copyUp(below: LayerEntry, dest: string, what: string, label: string): Promise<void> {
+  const st = below.stats;
+  if (st.isFile()) await copyFile(below.hostPath, dest);
+  else if (st.isSymbolicLink()) symlinkSync(await readlink(below.hostPath), dest);
+  else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+    const type = st.isFIFO() ? 'p' : st.isBlockDevice() ? 'b' : 'c';
+    await runBatch(
+      'if [ "$2" = p ]; then mknod "$1" p; else mknod "$1" "$2" "$3" "$4"; fi',
+      [dest, type, String(major(st.rdev)), String(minor(st.rdev))],
+      'creating a device node',
+      label,
+    );
+  } else throw invalid(label, `${what}, which is not a file (hard links to directories are not allowed)`);
+  await lchown(dest, st.uid, st.gid);
+  if (!st.isSymbolicLink()) await chmod(dest, st.mode & 0o7777);
+  await lutimes(dest, st.atime, st.mtime);
 }
 
 export async function unpackLayer(
@@ -227,17 +261,25 @@ export async function unpackLayer(
       dirs.set('', header);
       return;
     }
-    ensureParents(rel);
     const slash = rel.lastIndexOf('/');
     const parent = slash < 0 ? '' : rel.slice(0, slash);
     const base = rel.slice(slash + 1);
+    if (base !== OPAQUE && rel.split('/').some((part) => part.startsWith(WHITEOUT_META))) return;
+    const hiddenName = base.startsWith(WHITEOUT) ? base.slice(WHITEOUT.length) : undefined;
+    if (hiddenName === '' || hiddenName === '.' || hiddenName === '..') {
+      throw invalid(
+        label,
+        `entry "${header.name}" is not a valid whiteout: "${base}" names no file of its directory`,
+      );
+    }
+    ensureParents(rel);
 
     if (base === OPAQUE) {
       opaque.add(parent);
       return;
     }
-    if (base.startsWith(WHITEOUT)) {
-      const hidden = posix.join(parent, base.slice(WHITEOUT.length));
+    if (hiddenName !== undefined) {
+      const hidden = parent ? `${parent}/${hiddenName}` : hiddenName;
       clear(hidden, false);
       nodes.push(hidden, 'c', '0', '0');
       return;
@@ -375,18 +417,14 @@ export async function unpackLayer(
         );
       }
     }
-    let source = host(target);
+    const source = host(target);
     if (!(await lstat(source).catch(() => undefined))) {
       // The target is a file of a lower layer: copy it up, as overlayfs would when it is modified.
       const parentInImage = await lowers.realPath(`/${posix.dirname(target)}`, { followLast: true });
       const below = await lowers.entry(posix.join(parentInImage, posix.basename(target)));
       if (!below) throw invalid(label, `hard link "${path}" points at "${target}", which is in no layer`);
       ensureParents(target);
-      await copyFile(below.hostPath, source);
-      await lchown(source, below.stats.uid, below.stats.gid);
-      await chmod(source, below.stats.mode & 0o7777);
-      await lutimes(source, below.stats.atime, below.stats.mtime);
-      source = host(target);
+      await copyUp(below, source, `hard link "${path}" points at "${target}"`, label);
     }
     await link(source, host(path));
   }

@@ -5,6 +5,14 @@
  * owners, contents) for the build cache. Sources come from the build
  * context (never outside it, never what .dockerignore excludes) or from
  * another image's filesystem (`--from`). ADD extracts local tar archives.
+ *
+ * The context is sealed, as in Docker: a source path is resolved as if the
+ * context were the root directory — a symbolic link on the way (the last
+ * component too) is followed inside the context (an absolute target `/x`
+ * means `<context>/x`, `..` stops at the context), and a link met while
+ * copying a directory is copied as a link. A `--from` source is resolved the
+ * same way inside that image's root filesystem, and the destination inside
+ * the image being built.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,9 +30,9 @@ import {
   symlink,
   utimes,
 } from 'node:fs/promises';
-import { basename, join, posix, relative, resolve } from 'node:path';
+import { basename, join, posix, relative } from 'node:path';
 import { ensureLayerLinks, layerLinkPath } from '../../snapshot/layer-links.js';
-import type { LayeredRoot } from '../../snapshot/layered-root.js';
+import { createLayeredRoot, type LayeredRoot } from '../../snapshot/layered-root.js';
 import { assertOverlayFits } from '../../snapshot/overlay-limits.js';
 
 export interface Owner {
@@ -54,6 +62,48 @@ export interface CopyRequest {
 export class CopyError extends Error {}
 
 const hasGlob = (s: string) => /[*?[]/.test(s);
+
+/** Linux gives up after 40 links in one lookup (ELOOP); so does this. */
+const MAX_LINKS = 40;
+
+/**
+ * The context-relative path (`''` for the context itself) that `path` leads to, every symbolic link
+ * on the way resolved inside the context as if it were `/` (the last component's when `followLast`).
+ * Only lstat and readlink are used, on paths whose parents are real directories of the context: no
+ * lookup ever follows a link on the host. A link that .dockerignore excludes is not in the context.
+ */
+export async function resolveInContext(
+  root: string,
+  path: string,
+  ignored: (rel: string) => boolean,
+  followLast: boolean,
+): Promise<string> {
+  let pending = path.split('/').filter(Boolean);
+  let resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const [name, ...rest] = pending as [string, ...string[]];
+    pending = rest;
+    if (name === '.') continue;
+    if (name === '..') {
+      resolved.pop();
+      continue;
+    }
+    const rel = [...resolved, name].join('/');
+    const st = await lstat(join(root, rel)).catch(() => undefined);
+    if (st?.isSymbolicLink() && (pending.length > 0 || followLast)) {
+      if (ignored(rel))
+        throw new CopyError(`${path}: not found in the build context (excluded by .dockerignore)`);
+      if (++links > MAX_LINKS) throw new CopyError(`${path}: too many levels of symbolic links`);
+      const target = await readlink(join(root, rel));
+      if (target.startsWith('/')) resolved = [];
+      pending = [...target.split('/').filter(Boolean), ...pending];
+      continue;
+    }
+    resolved.push(name);
+  }
+  return resolved.join('/');
+}
 
 function globRegex(pattern: string): RegExp {
   const body = pattern
@@ -156,7 +206,13 @@ async function copyEntry(
 }
 
 /** Stages the files of one COPY/ADD into `req.tree`; returns the digest of what was copied. */
-export async function stageCopy(req: CopyRequest): Promise<string> {
+export async function stageCopy(request: CopyRequest): Promise<string> {
+  // The destination is a path in the image: `..` stops at its root (it never leaves the staged tree).
+  const clamped = posix.resolve('/', request.dest);
+  const req = {
+    ...request,
+    dest: clamped + (request.dest.endsWith('/') && clamped !== '/' ? '/' : ''),
+  };
   const lines: string[] = [`owner ${req.owner.uid}:${req.owner.gid}`, `dest ${req.dest}`];
   const record = (line: string) => lines.push(line);
   const digests: Promise<void>[] = [];
@@ -167,18 +223,22 @@ export async function stageCopy(req: CopyRequest): Promise<string> {
   if (req.from.kind === 'image') {
     // Another image's files, read through a read-only overlay in a throwaway mount namespace.
     const from = req.from;
+    const fromRoot = createLayeredRoot([...from.layerDirs].reverse());
     for (const source of req.sources) {
       if (hasGlob(source)) throw new CopyError(`wildcards are not supported with --from (${source})`);
-      const src = posix.resolve('/', source);
-      const destPath = destIsDir ? posix.join(req.dest, basename(src)) : req.dest;
+      // Links resolved inside that image's root (never the host's): the mount below sees no link on the way.
+      const src = await fromRoot.realPath(posix.resolve('/', source), { followLast: true });
+      const destPath = destIsDir ? posix.join(req.dest, basename(posix.resolve('/', source))) : req.dest;
       await makeParents(req.tree, posix.dirname(destPath), req.target);
       const layers = [...from.layerDirs].reverse();
       assertOverlayFits({ lowerDirs: layers.map(layerLinkPath) }, `the image of --from=${from.label}`);
       const lower = (await ensureLayerLinks(layers)).join(':');
       const script = [
         'set -e',
-        'mount -t overlay overlay -o "ro,lowerdir=$2" "$1"',
-        '[ -e "$1$3" ] || [ -L "$1$3" ] || { echo "$3: no such file or directory in $5" >&2; exit 3; }',
+        // overlayfs wants two lower layers at least when it has no upper one: one layer is bound as it is.
+        'case "$2" in *:*) mount -t overlay overlay -o "ro,lowerdir=$2" "$1" ;; *) mount --bind "$2" "$1" ;; esac',
+        '[ -e "$1$3" ] || [ -L "$1$3" ] || { echo "$6: no such file or directory in $5" >&2; exit 3; }',
+        '[ "$(realpath -m "$1$3")" = "$1$3" ] || { echo "$6 leads through a symbolic link in $5" >&2; exit 4; }',
         'if [ -d "$1$3" ]; then mkdir -p "$4" && cp -a "$1$3/." "$4/"; else cp -a "$1$3" "$4"; fi',
       ].join('\n');
       const mountPoint = join(req.tree, '..', `${basename(req.tree)}.mnt`);
@@ -197,6 +257,7 @@ export async function stageCopy(req: CopyRequest): Promise<string> {
         src,
         join(req.tree, destPath),
         from.label,
+        source,
       ]);
       await run('chown', ['-hR', `${req.owner.uid}:${req.owner.gid}`, join(req.tree, destPath)]);
       record(`from ${from.label} ${src} -> ${destPath}`);
@@ -215,30 +276,44 @@ export async function stageCopy(req: CopyRequest): Promise<string> {
     if (normalized === '..' || normalized.startsWith('../')) {
       throw new CopyError(`${source} is outside the build context`);
     }
-    const absolute = resolve(context.root, normalized);
-    const inContext = relative(context.root, absolute);
-    let matches: string[];
-    if (hasGlob(basename(absolute))) {
-      const dir = resolve(absolute, '..');
-      const regex = globRegex(basename(absolute));
-      matches = (await readdir(dir).catch(() => [] as string[]))
-        .filter((n) => regex.test(n))
-        .map((n) => join(dir, n))
-        .filter((p) => !context.ignored(relative(context.root, p)));
+    const { root, ignored } = context;
+    const literal = normalized === '.' ? '' : normalized;
+    // What each source names: its name (for the destination) and where it leads inside the context.
+    let matches: { name: string; rel: string }[] = [];
+    if (hasGlob(posix.basename(literal))) {
+      const dirRel = await resolveInContext(root, posix.dirname(literal), ignored, true);
+      const regex = globRegex(posix.basename(literal));
+      const names = (await readdir(join(root, dirRel)).catch(() => [] as string[])).filter((n) =>
+        regex.test(n),
+      );
+      for (const n of names.sort()) {
+        const written = dirRel ? `${dirRel}/${n}` : n;
+        if (ignored(written)) continue;
+        const rel = await resolveInContext(root, written, ignored, true).catch(() => undefined);
+        if (rel === undefined || (rel && ignored(rel))) continue;
+        if (!(await lstat(join(root, rel)).catch(() => undefined))) continue;
+        matches.push({ name: n, rel });
+      }
       if (matches.length === 0) throw new CopyError(`no file in the build context matches ${source}`);
     } else {
-      const st = await lstat(absolute).catch(() => undefined);
-      if (!st || (inContext && context.ignored(inContext))) {
+      const rel = await resolveInContext(root, literal, ignored, true);
+      const st = await lstat(join(root, rel)).catch(() => undefined);
+      const excluded = (literal !== '' && ignored(literal)) || (rel !== '' && ignored(rel));
+      if (!st || excluded) {
+        const via =
+          rel !== literal
+            ? ` (it leads to ${rel ? `./${rel}` : 'the context'}: links are resolved inside the context)`
+            : '';
         throw new CopyError(
-          `${source}: not found in the build context${st ? ' (excluded by .dockerignore)' : ''}`,
+          `${source}: not found in the build context${st ? ' (excluded by .dockerignore)' : via}`,
         );
       }
-      matches = [absolute];
+      matches = [{ name: posix.basename(literal) || basename(root), rel }];
     }
     const many = destIsDir || matches.length > 1;
-    for (const match of matches) {
+    for (const { name: matchName, rel } of matches) {
+      const match = join(root, rel);
       const st = await lstat(match);
-      const rel = relative(context.root, match);
       if (st.isDirectory()) {
         await makeParents(req.tree, req.dest, req.target);
         for (const child of (await readdir(match)).sort()) {
@@ -257,11 +332,22 @@ export async function stageCopy(req: CopyRequest): Promise<string> {
       if (req.extract && st.isFile() && (await isArchive(match))) {
         await makeParents(req.tree, req.dest, req.target);
         // Owners as the archive says (as Docker does for ADD of a local archive).
-        await run('tar', ['-xf', match, '-C', join(req.tree, req.dest), '--same-owner', '--numeric-owner']);
+        // GNU tar keeps the extraction inside the directory: it refuses `..` members, takes absolute
+        // names and link targets as relative, and never writes through a link the archive made.
+        await run('tar', [
+          '-xf',
+          match,
+          '-C',
+          join(req.tree, req.dest),
+          '--same-owner',
+          '--numeric-owner',
+        ]).catch((error: Error) => {
+          throw new CopyError(`${source}: cannot extract the archive ./${rel}: ${error.message}`);
+        });
         record(`archive ${rel} ${await fileDigest(match)}`);
         continue;
       }
-      const destPath = many ? posix.join(req.dest, basename(match)) : req.dest;
+      const destPath = many ? posix.join(req.dest, matchName) : req.dest;
       await makeParents(req.tree, posix.dirname(destPath), req.target);
       await copyEntry(match, join(req.tree, destPath), '', { ...req, from: context }, record, digests);
     }
