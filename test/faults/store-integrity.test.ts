@@ -4,9 +4,11 @@
  * saved, loaded over, re-pulled from a registry or reported as a crash.
  * Each test has its own data directory (the shared cache is never touched).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
@@ -16,6 +18,7 @@ import { caught } from '../support/caught.js';
 import { expectNoLeaks } from '../support/leaks.js';
 
 const TAG = 'example.test/faults/app:1';
+const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
 
 describe('a cache that never lies', () => {
   let dir: string;
@@ -132,6 +135,37 @@ describe('a cache that never lies', () => {
     const listed = await fresh.list();
     expect(listed).toHaveLength(1);
     expect(listed[0]!.problem).toContain(tagFile);
+  });
+
+  it('the CLI lists a damaged image with a warning, and image check [--repair] reports and fixes it', async () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, CSPEC_DATA_DIR: data },
+      });
+    const { configBlob } = await manifestOf(TAG);
+    await writeFile(configBlob, 'garbage');
+    const ls = cli('image', 'ls');
+    expect(ls.status).toBe(0);
+    expect(ls.stdout).toMatch(/example\.test\/faults\/app:1\s+DAMAGED/);
+    expect(ls.stderr).toContain(configBlob);
+    expect(ls.stderr).toContain('cspec image check --repair');
+    const run = cli('run', '--rm', TAG, 'true');
+    expect(run.stderr).not.toMatch(/bug in cspec/);
+    expect(run.stderr).toContain(configBlob);
+    expect(run.status).toBe(125);
+    const check = cli('image', 'check');
+    expect(check.status).toBe(1);
+    expect(check.stdout).toContain(`corrupt-blob  ${configBlob}`);
+    const repair = cli('image', 'check', '--repair', '--json');
+    expect(repair.status).toBe(0);
+    const report = JSON.parse(repair.stdout) as { problems: { kind: string; repaired: boolean }[] };
+    expect(report.problems.map((p) => `${p.kind} ${p.repaired}`).sort()).toEqual([
+      'broken-tag true',
+      'corrupt-blob true',
+    ]);
+    expect(cli('image', 'check').status).toBe(0);
+    expect(cli('image', 'ls').stdout).not.toContain(TAG);
   });
 
   it('image check finds damaged blobs, missing layers and broken tags; --repair fixes them', async () => {

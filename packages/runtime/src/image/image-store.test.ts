@@ -138,7 +138,7 @@ describe('image store', () => {
     const error = await caught(store.resolve('cspec/fake:one'));
     expect(isCspecError(error, 'CSPEC_IMAGE_CORRUPT')).toBe(true);
     expect(error.message).toContain(join(dataDir, 'blobs', 'sha256'));
-    expect(error.hint).toContain('cspec image rm cspec/fake:one');
+    expect((error as { hint?: string }).hint).toContain('cspec image rm cspec/fake:one');
     expect(source.builds).toBe(1);
     await store.remove('cspec/fake:one');
     const second = await store.resolve('cspec/fake:one');
