@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
+import { createEngine } from '../../packages/runtime/src/engine/native-engine.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { createImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { dockerArchive, tarOf } from '../support/archives.js';
@@ -76,6 +77,27 @@ describe('a full disk', () => {
     expect(isCspecError(error, 'CSPEC_NO_SPACE')).toBe(true);
     expect(error.message).toContain(data);
     expect(await filesUnder(data)).toEqual([]);
+  });
+
+  it("a build's COPY fails with CSPEC_NO_SPACE and leaves nothing beside what was there", async () => {
+    const data = join(disk, 'data');
+    const engine = await createEngine({ dataDir: data });
+    try {
+      const base = join(dir, 'base.tar');
+      await writeFile(base, await tarOf([{ name: 'etc/hostname', content: 'base\n' }]));
+      await engine.images.importRootfs(base, 'example.test/base:1');
+      const context = join(dir, 'context');
+      await mkdir(context);
+      await writeFile(join(context, 'Dockerfile'), 'FROM example.test/base:1\nCOPY big /big\n');
+      await writeFile(join(context, 'big'), big);
+      const before = await filesUnder(data);
+      const error = await caught(engine.build({ context, tag: 'example.test/big:4' }));
+      expect(isCspecError(error, 'CSPEC_NO_SPACE')).toBe(true);
+      expect(error.message).toContain(data);
+      expect(await filesUnder(data)).toEqual(before);
+    } finally {
+      await engine.close();
+    }
   });
 
   it('the CLI says so and exits 125, not "a bug in cspec" (70)', async () => {

@@ -20,6 +20,16 @@ export function isNoSpace(error: unknown): boolean {
   return false;
 }
 
+/** The file a failed system call named, if any error in the chain says. */
+function writtenPath(error: unknown): string | undefined {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    const { path, cause } = e as { path?: unknown; cause?: unknown };
+    if (typeof path === 'string') return path;
+    e = cause;
+  }
+  return undefined;
+}
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /**
@@ -38,8 +48,10 @@ export async function noSpaceError(
     () => undefined,
   );
   const needs = neededBytes === undefined ? '' : `; it needs about ${mb(neededBytes)}`;
+  const path = writtenPath(cause);
   const has = free === undefined ? '' : `, ${mb(free)} is free there`;
-  return new CspecError('CSPEC_NO_SPACE', `${what} failed: no space left in ${dir}${needs}${has}`, {
+  const at = path === undefined || path.startsWith(`${dir}/`) || path === dir ? '' : ` (writing ${path})`;
+  return new CspecError('CSPEC_NO_SPACE', `${what} failed: no space left in ${dir}${at}${needs}${has}`, {
     hint: `free space on the file system of ${dir} (cspec image prune removes unused image content; cspec system df shows what images use), or point CSPEC_DATA_DIR at a larger disk, then try again`,
     cause,
   });
