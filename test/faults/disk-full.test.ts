@@ -15,6 +15,7 @@ import { resolveConfig } from '../../packages/runtime/src/config.js';
 import { createEngine } from '../../packages/runtime/src/engine/native-engine.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { createImageStore } from '../../packages/runtime/src/image/image-store.js';
+import { type RegistryServer, startRegistry } from '../registry/registry-server.js';
 import { dockerArchive, tarOf } from '../support/archives.js';
 import { caught } from '../support/caught.js';
 import { expectNoLeaks } from '../support/leaks.js';
@@ -97,6 +98,26 @@ describe('a full disk', () => {
       expect(await filesUnder(data)).toEqual(before);
     } finally {
       await engine.close();
+    }
+  });
+
+  it('pull fails with CSPEC_NO_SPACE and leaves nothing', async () => {
+    const registry: RegistryServer = await startRegistry();
+    try {
+      const remote = `${registry.host}/faults/big:5`;
+      const src = createImageStore(resolveConfig({ dataDir: join(dir, 'source-store') }));
+      const file = join(dir, 'rootfs.tar');
+      await writeFile(file, big);
+      await src.importRootfs(file, remote);
+      await src.push(remote);
+      const data = join(disk, 'data');
+      const store = createImageStore(resolveConfig({ dataDir: data }));
+      const error = await caught(store.pull(remote));
+      expect(isCspecError(error, 'CSPEC_NO_SPACE')).toBe(true);
+      expect(error.message).toContain(data);
+      expect(await filesUnder(data)).toEqual([]);
+    } finally {
+      await registry.stop();
     }
   });
 

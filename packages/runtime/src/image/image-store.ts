@@ -359,17 +359,20 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       try {
         await sweep();
         const { pullImage } = await import('../registry/pull.js');
+        const work = undoable();
         const result = await pullImage(
           ref,
           {
-            blobs,
-            layers,
+            blobs: work.blobs,
+            layers: work.layers,
             tmpDir,
             signal: pullOptions.signal,
             onProgress: pullOptions.onProgress ?? (() => {}),
           },
           { registry: config.registry, platform },
         ).catch(async (error: unknown) => {
+          // What this pull stored goes at once (a retry downloads it again), not in ten minutes by prune.
+          await work.undo();
           throw await spaceAware(error, `pulling ${ref.normalized}`);
         });
         await tags.set(ref.normalized, result.manifestDigest);
