@@ -135,6 +135,9 @@ describe('a cache that never lies', () => {
     const listed = await fresh.list();
     expect(listed).toHaveLength(1);
     expect(listed[0]!.problem).toContain(tagFile);
+    // image rm removes a damaged tag too.
+    await fresh.remove(TAG);
+    expect(await fresh.list()).toEqual([]);
   });
 
   it('the CLI lists a damaged image with a warning, and image check [--repair] reports and fixes it', async () => {
