@@ -56,6 +56,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/image.js')).imagePruneCommand,
   },
   {
+    name: 'image check',
+    load: async () => (await import('./commands/image-check.js')).imageCheckCommand,
+  },
+  {
     name: 'system df',
     load: async () => (await import('./commands/image.js')).systemDfCommand,
   },

@@ -62,6 +62,8 @@ export type { BuildOptions, BuildProgress, BuildResult } from './image/build/bui
 export type { CommitChanges } from './image/commit-image.js';
 export { DEBIAN_SUITES } from './image/sources/debian-bootstrap.js';
 export type {
+  ImageCheckProblem,
+  ImageCheckReport,
   ImageConfig,
   ImageDetails,
   ImageProgress,

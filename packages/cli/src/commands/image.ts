@@ -19,14 +19,26 @@ export const imageLsCommand = defineCommand({
     const now = Date.now();
     out.table(
       ['REFERENCE', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE'],
-      images.map((i) => [
-        i.reference,
-        i.id.replace(/^sha256:/, '').slice(0, 12),
-        formatAgo(i.created, now),
-        formatSize(i.sizeBytes),
-        formatSize(i.sharedSizeBytes),
-      ]),
+      images.map((i) =>
+        i.problem === undefined
+          ? [
+              i.reference,
+              i.id.replace(/^sha256:/, '').slice(0, 12),
+              formatAgo(i.created, now),
+              formatSize(i.sizeBytes),
+              formatSize(i.sharedSizeBytes),
+            ]
+          : [i.reference, 'DAMAGED', '-', '-', '-'],
+      ),
     );
+    // Damaged images are listed (not hidden), with what is wrong and the repair.
+    const damaged = images.filter((i) => i.problem !== undefined);
+    for (const image of damaged) out.info(`warning: ${image.reference} is damaged: ${image.problem}`);
+    if (damaged.length > 0) {
+      out.info(
+        'hint: cspec image check --repair removes what is damaged (or cspec image rm REFERENCE); then pull, load or build those images again',
+      );
+    }
     return EXIT.ok;
   },
 });

@@ -20,19 +20,32 @@ export interface Descriptor {
 
 export interface BlobStore {
   /** Stores a stream (or a file) and returns its digest; with `expectedDigest`, a mismatch stores nothing. */
-  ingest(source: Readable | string, options?: { readonly expectedDigest?: string }): Promise<Descriptor>;
+  ingest(source: Readable | string, options?: IngestOptions): Promise<Descriptor>;
   /**
    * Moves in a file whose digest the caller has checked already (a download hashed as it arrived):
    * fsynced, then renamed, with no second copy. A file on another file system is copied (and hashed
    * again). The file is consumed either way.
    */
   adoptVerified(file: string, blob: Descriptor): Promise<Descriptor>;
-  putJson(value: unknown): Promise<Descriptor>;
+  putJson(value: unknown, options?: Pick<IngestOptions, 'onCreated'>): Promise<Descriptor>;
   has(digest: string): Promise<boolean>;
   path(digest: string): string;
+  /** Parses a JSON blob; a missing or unparsable one is CSPEC_IMAGE_CORRUPT naming its file. */
   readJson<T>(digest: string): Promise<T>;
+  /** Hashes the stored blob again: its actual digest, or undefined if it is not here. */
+  digestOf(digest: string): Promise<string | undefined>;
   delete(digest: string): Promise<void>;
 }
+
+export interface IngestOptions {
+  /** A mismatch stores nothing. */
+  readonly expectedDigest?: string;
+  /** Called when this call put the blob in place (it was not stored before), so a failed operation can take it back. */
+  readonly onCreated?: (digest: string) => void;
+}
+
+/** The repair for a damaged store, for error hints. */
+export const STORE_REPAIR = 'cspec image check --repair';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -46,7 +59,13 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
   const dir = join(root, 'sha256');
   const path = (digest: string) => join(dir, hexOf(digest));
 
-  const commit = async (tmp: string, hash: string, size: number, expected?: string): Promise<Descriptor> => {
+  const commit = async (
+    tmp: string,
+    hash: string,
+    size: number,
+    expected?: string,
+    onCreated?: (digest: string) => void,
+  ): Promise<Descriptor> => {
     const digest = `sha256:${hash}`;
     if (expected !== undefined && expected !== digest) {
       await rm(tmp, { force: true });
@@ -56,7 +75,9 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
       );
     }
     await mkdir(dir, { recursive: true });
+    const existed = onCreated !== undefined && (await store.has(digest));
     await rename(tmp, path(digest));
+    if (onCreated !== undefined && !existed) onCreated(digest);
     return { digest, size };
   };
 
@@ -83,7 +104,7 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
         const handle = await open(tmp, 'r');
         await handle.sync();
         await handle.close();
-        return await commit(tmp, hash.digest('hex'), size, options.expectedDigest);
+        return await commit(tmp, hash.digest('hex'), size, options.expectedDigest, options.onCreated);
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
@@ -113,7 +134,7 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
         await rm(file, { force: true });
       }
     },
-    async putJson(value) {
+    async putJson(value, options = {}) {
       const bytes = Buffer.from(JSON.stringify(value));
       const hex = createHash('sha256').update(bytes).digest('hex');
       const digest = `sha256:${hex}`;
@@ -127,7 +148,7 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
       } finally {
         await handle.close();
       }
-      return commit(tmp, hex, bytes.length);
+      return commit(tmp, hex, bytes.length, undefined, options.onCreated);
     },
     async has(digest) {
       try {
@@ -139,7 +160,36 @@ export function createBlobStore(root: string, tmpDir: string): BlobStore {
     },
     path,
     async readJson<T>(digest: string) {
-      return JSON.parse(await readFile(path(digest), 'utf8')) as T;
+      const file = path(digest);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        throw new CspecError('CSPEC_IMAGE_CORRUPT', `the stored blob ${file} (${digest}) is missing`, {
+          hint: `run: ${STORE_REPAIR}`,
+          cause: error,
+        });
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch (error) {
+        throw new CspecError(
+          'CSPEC_IMAGE_CORRUPT',
+          `the stored blob ${file} (${digest}) is damaged: it is not JSON (${(error as Error).message})`,
+          { hint: `run: ${STORE_REPAIR}`, cause: error },
+        );
+      }
+    },
+    async digestOf(digest) {
+      const hash = createHash('sha256');
+      try {
+        for await (const chunk of createReadStream(path(digest))) hash.update(chunk as Buffer);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+      return `sha256:${hash.digest('hex')}`;
     },
     async delete(digest) {
       await rm(path(digest), { force: true });

@@ -5,6 +5,7 @@
  * `docker load` (old and new), `cspec image load` and OCI tools all read it.
  * The blobs are copied as stored: layer digests and the image id stay the same.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -89,7 +90,28 @@ export async function saveArchive(
       const path = blobs.path(digest);
       const { size } = await stat(path);
       const entry = tar.entry({ name: blobName(digest), size, mode: 0o644, mtime: new Date(0) });
-      await pipeline(createReadStream(path), entry as unknown as NodeJS.WritableStream);
+      // Hashed on the way out: a damaged or truncated blob is never written into an archive.
+      const hash = createHash('sha256');
+      await pipeline(
+        createReadStream(path),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        entry as unknown as NodeJS.WritableStream,
+      );
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== digest) {
+        throw new CspecError(
+          'CSPEC_IMAGE_CORRUPT',
+          `cannot save: the stored blob ${path} is damaged (its content is ${actual}, not ${digest}); nothing was written to ${file}`,
+          {
+            hint: 'run: cspec image check --repair (it removes the damaged blob and the tags of the images that need it), then pull, load or build those images again',
+          },
+        );
+      }
     }
     await addText('index.json', JSON.stringify(index));
     await addText('manifest.json', JSON.stringify(dockerManifest));

@@ -129,11 +129,18 @@ describe('image store', () => {
     expect(new Set(images.map((i) => i.id)).size).toBe(1);
   });
 
-  it('rebuilds when a layer directory is missing', async () => {
+  it('unpacks a missing layer directory from its blob; one that cannot be is reported, and rm lets it rebuild', async () => {
+    // The fake source's layer blob is not a tar: unpacking it again fails, and that is damage to report.
     const source = fakeSource();
     const store = createImageStore(config(), { sources: [source] });
     const first = await store.resolve('cspec/fake:one');
     await rm(join(first.layerDirs[0] as string, '..'), { recursive: true });
+    const error = await caught(store.resolve('cspec/fake:one'));
+    expect(isCspecError(error, 'CSPEC_IMAGE_CORRUPT')).toBe(true);
+    expect(error.message).toContain(join(dataDir, 'blobs', 'sha256'));
+    expect((error as { hint?: string }).hint).toContain('cspec image rm cspec/fake:one');
+    expect(source.builds).toBe(1);
+    await store.remove('cspec/fake:one');
     const second = await store.resolve('cspec/fake:one');
     expect(source.builds).toBe(2);
     expect(await readFile(join(second.layerDirs[0] as string, 'etc', 'fake'), 'utf8')).toBe('one\n');

@@ -18,19 +18,21 @@
  * nor does every CLI command and test worker that imports the runtime.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
-import { createBlobStore } from '../content/blob-store.js';
+import { type BlobStore, createBlobStore } from '../content/blob-store.js';
 import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
 import { parsePlatform } from '../registry/platform.js';
 import { chainIds } from '../snapshot/chain-id.js';
-import { createLayerStore } from '../snapshot/layer-store.js';
+import { createLayerStore, type LayerStore } from '../snapshot/layer-store.js';
 import { removeAbandonedWrites } from '../util/atomic-file.js';
 import { acquireFileLock } from '../util/file-lock.js';
+import { isNoSpace, noSpaceError } from '../util/no-space.js';
 import { removeAbandonedTemps } from '../util/temp-path.js';
 import type { BuildOptions, BuildResult } from './build/builder.js';
+import { checkStore } from './check-store.js';
 import type { ParentImage } from './commit-image.js';
 import type { SavedImage } from './export-image.js';
 import { type OciImageConfig, type OciManifest, toImageConfig } from './oci.js';
@@ -94,6 +96,102 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     if (!documents.has(digest)) documents.set(digest, await blobs.readJson<T>(digest));
     return documents.get(digest) as T;
   };
+  const damagedDocument = (digest: string, what: string) =>
+    new CspecError(
+      'CSPEC_IMAGE_CORRUPT',
+      `the stored ${what} ${blobs.path(digest)} is damaged: ${what === 'manifest' ? 'it names no config or layers' : 'it lists no layers (rootfs.diff_ids)'}`,
+    );
+  const readManifest = async (digest: string): Promise<OciManifest> => {
+    const manifest = await readDocument<OciManifest>(digest);
+    if (typeof manifest?.config?.digest !== 'string' || !Array.isArray(manifest.layers)) {
+      throw damagedDocument(digest, 'manifest');
+    }
+    return manifest;
+  };
+  const readConfig = async (digest: string): Promise<OciImageConfig> => {
+    const imageConfig = await readDocument<OciImageConfig>(digest);
+    if (!Array.isArray(imageConfig?.rootfs?.diff_ids)) throw damagedDocument(digest, 'config');
+    return imageConfig;
+  };
+
+  /** What a damaged image is reported as: what is wrong (naming the file), and the repair. */
+  const damagedImage = (reference: string, error: unknown): CspecError =>
+    new CspecError('CSPEC_IMAGE_CORRUPT', `image "${reference}" is damaged: ${(error as Error).message}`, {
+      hint: `remove it and get it again: cspec image rm ${reference}, then pull, load or build it again (cspec image check --repair finds and repairs all damage; cspec image prune frees what is left)`,
+      cause: error,
+    });
+
+  /**
+   * The image's unpacked layers; those that are gone are unpacked again from
+   * their stored blobs (never fetched from a source: the blob is the truth).
+   */
+  const layerDirsOf = async (manifest: OciManifest, imageConfig: OciImageConfig, reference: string) => {
+    const diffIds = imageConfig.rootfs.diff_ids;
+    const chains = chainIds(diffIds);
+    const dirs = await Promise.all(chains.map((id) => layers.get(id)));
+    if (dirs.every((d) => d !== undefined)) return dirs as string[];
+    if (manifest.layers.length !== diffIds.length) {
+      throw new CspecError(
+        'CSPEC_IMAGE_CORRUPT',
+        `its manifest lists ${manifest.layers.length} layers but its config ${blobs.path(manifest.config.digest)} has ${diffIds.length}, and a layer is not unpacked`,
+      );
+    }
+    debug('%s: unpacking missing layers again from their blobs', reference);
+    const { restoreLayer } = await import('./restore-layer.js');
+    const out: string[] = [];
+    for (const [i, dir] of dirs.entries()) {
+      out.push(
+        dir ??
+          (await restoreLayer(
+            { blobs, layers, tmpDir },
+            { blobDigest: manifest.layers[i]!.digest, diffId: diffIds[i]!, chainId: chains[i]! },
+            out,
+            `layer ${i + 1} of ${reference}`,
+          )),
+      );
+    }
+    return out;
+  };
+
+  /**
+   * Blob and layer stores that remember what this operation adds, so a failed
+   * import or load takes it back at once (not ten minutes later, by prune).
+   */
+  const undoable = () => {
+    const newBlobs: string[] = [];
+    const newLayers: string[] = [];
+    const onCreated = (digest: string) => void newBlobs.push(digest);
+    const tracked: { blobs: BlobStore; layers: LayerStore } = {
+      blobs: {
+        ...blobs,
+        ingest: (source, o = {}) => blobs.ingest(source, { ...o, onCreated }),
+        putJson: (value) => blobs.putJson(value, { onCreated }),
+      },
+      layers: {
+        ...layers,
+        async adoptDirectory(chainId, tree, extras) {
+          const had = (await layers.get(chainId)) !== undefined;
+          const dir = await layers.adoptDirectory(chainId, tree, extras);
+          if (!had) newLayers.push(chainId);
+          return dir;
+        },
+      },
+    };
+    const undo = async () => {
+      for (const chainId of newLayers.reverse()) await layers.remove(chainId).catch(() => {});
+      for (const digest of newBlobs) await blobs.delete(digest).catch(() => {});
+    };
+    return { ...tracked, undo };
+  };
+
+  /** A full disk as CSPEC_NO_SPACE naming the data directory; anything else as it is. */
+  const spaceAware = async (error: unknown, what: string, neededBytes?: number): Promise<unknown> =>
+    isNoSpace(error) ? noSpaceError(what, root, error, neededBytes) : error;
+  const sizeOf = (file: string) =>
+    stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
 
   // Whatever a dead process left in tmp/, or half-written beside a tag, is removed once, on first use.
   let swept: Promise<void> | undefined;
@@ -107,24 +205,25 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
 
   /** The image if its manifest, config and every layer are present; undefined otherwise. No hashing of content. */
   const lookup = async (ref: ImageReference): Promise<Found | undefined> => {
-    // A pinned reference is tagged with the image it was pulled as (its digest may be an index's).
-    const manifestDigest = (await tags.get(ref.normalized))?.manifestDigest ?? ref.digest;
-    if (!manifestDigest) return undefined;
     try {
-      const manifest = await readDocument<OciManifest>(manifestDigest);
-      const imageConfig = await readDocument<OciImageConfig>(manifest.config.digest);
-      const dirs = await Promise.all(chainIds(imageConfig.rootfs.diff_ids).map((id) => layers.get(id)));
-      if (dirs.some((d) => d === undefined)) return undefined;
+      // A pinned reference is tagged with the image it was pulled as (its digest may be an index's).
+      const tag = await tags.get(ref.normalized);
+      const manifestDigest = tag?.manifestDigest ?? ref.digest;
+      if (!manifestDigest) return undefined;
+      // An untagged digest that is not here is simply not cached; a tag's content must be here.
+      if (tag === undefined && !(await blobs.has(manifestDigest))) return undefined;
+      const manifest = await readManifest(manifestDigest);
+      const imageConfig = await readConfig(manifest.config.digest);
       const image: ResolvedImage = {
         reference: ref.normalized,
         id: manifest.config.digest,
         config: toImageConfig(imageConfig),
-        layerDirs: dirs as string[],
+        layerDirs: await layerDirsOf(manifest, imageConfig, ref.normalized),
       };
       return { image, manifestDigest };
     } catch (error) {
-      debug('%s points at missing or unreadable content: %O', ref.normalized, error);
-      return undefined;
+      if (isCspecError(error, 'CSPEC_IMAGE_CORRUPT')) throw damagedImage(ref.normalized, error);
+      throw error;
     }
   };
 
@@ -205,6 +304,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           },
         }));
       } catch (error) {
+        if (isNoSpace(error)) throw await spaceAware(error, `building ${ref.normalized}`);
         if (isCspecError(error)) throw error;
         throw new CspecError(
           'CSPEC_IMAGE_BUILD_FAILED',
@@ -259,17 +359,22 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       try {
         await sweep();
         const { pullImage } = await import('../registry/pull.js');
+        const work = undoable();
         const result = await pullImage(
           ref,
           {
-            blobs,
-            layers,
+            blobs: work.blobs,
+            layers: work.layers,
             tmpDir,
             signal: pullOptions.signal,
             onProgress: pullOptions.onProgress ?? (() => {}),
           },
           { registry: config.registry, platform },
-        );
+        ).catch(async (error: unknown) => {
+          // What this pull stored goes at once (a retry downloads it again), not in ten minutes by prune.
+          await work.undo();
+          throw await spaceAware(error, `pulling ${ref.normalized}`);
+        });
         await tags.set(ref.normalized, result.manifestDigest);
         if (!(await lookup(ref))) {
           throw new CspecError(
@@ -306,14 +411,33 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     async list(): Promise<ImageSummary[]> {
       await sweep();
       const found: { reference: string; created: string; manifest: OciManifest }[] = [];
-      for (const tag of await tags.list()) {
+      const damaged: ImageSummary[] = [];
+      const scanned = await tags.scan();
+      for (const tag of scanned.records) {
         try {
-          const manifest = await readDocument<OciManifest>(tag.manifestDigest);
-          const imageConfig = await readDocument<OciImageConfig>(manifest.config.digest);
+          const manifest = await readManifest(tag.manifestDigest);
+          const imageConfig = await readConfig(manifest.config.digest);
           found.push({ reference: tag.reference, created: imageConfig.created ?? tag.taggedAt, manifest });
         } catch (error) {
-          debug('skipping unreadable tag %s: %O', tag.reference, error);
+          damaged.push({
+            reference: tag.reference,
+            id: '',
+            created: tag.taggedAt,
+            sizeBytes: 0,
+            sharedSizeBytes: 0,
+            problem: (error as Error).message,
+          });
         }
+      }
+      for (const tag of scanned.broken) {
+        damaged.push({
+          reference: tag.reference ?? tag.file,
+          id: '',
+          created: '',
+          sizeBytes: 0,
+          sharedSizeBytes: 0,
+          problem: tag.error.message,
+        });
       }
       const shared = sharedSizes(
         found.map((f) => ({ id: f.manifest.config.digest, layers: f.manifest.layers })),
@@ -326,7 +450,26 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
           sizeBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0),
           sharedSizeBytes: shared.get(manifest.config.digest) ?? 0,
         }))
+        .concat(damaged)
         .sort((a, b) => a.reference.localeCompare(b.reference));
+    },
+
+    async check(checkOptions = {}) {
+      await sweep();
+      try {
+        return await checkStore({
+          blobs,
+          blobsDir: join(root, 'blobs'),
+          layers,
+          layersDir: join(root, 'layers'),
+          tags,
+          repair: checkOptions.repair === true,
+          restoreLayers: (manifest, imageConfig, reference) => layerDirsOf(manifest, imageConfig, reference),
+        });
+      } finally {
+        // Repairs remove blobs: nothing read before them is trusted after.
+        documents.clear();
+      }
     },
 
     async inspect(reference) {
@@ -358,7 +501,16 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
     async load(file, loadOptions = {}) {
       await sweep();
       const { loadArchive } = await import('./import-image.js');
-      const images = await loadArchive({ blobs, layers, tmpDir, ...loadOptions }, file);
+      const work = undoable();
+      let images: Awaited<ReturnType<typeof loadArchive>>;
+      try {
+        images = await loadArchive({ ...loadOptions, blobs: work.blobs, layers: work.layers, tmpDir }, file);
+      } catch (error) {
+        await work.undo();
+        // The archive is unpacked, stored as blobs and unpacked again as layers: about three times its size.
+        const size = await sizeOf(file);
+        throw await spaceAware(error, `loading ${file}`, size === undefined ? undefined : 3 * size);
+      }
       for (const image of images) {
         for (const reference of image.references) await tags.set(reference, image.manifestDigest);
       }
@@ -405,7 +557,9 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         { manifest, config, layerDirs: found.image.layerDirs },
         upper,
         changes,
-      );
+      ).catch(async (error: unknown) => {
+        throw await spaceAware(error, `committing ${target.normalized}`);
+      });
       await tags.set(target.normalized, image.manifest.digest);
       return { id: image.id, references: [target.normalized] };
     },
@@ -421,7 +575,9 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
         base = { manifest, config, layerDirs: found.image.layerDirs };
       }
       const { deriveImage } = await import('./commit-image.js');
-      const image = await deriveImage({ blobs, layers, tmpDir }, base, step);
+      const image = await deriveImage({ blobs, layers, tmpDir }, base, step).catch(async (error: unknown) => {
+        throw await spaceAware(error, 'a build step');
+      });
       return { id: image.id, manifestDigest: image.manifest.digest };
     },
 
@@ -463,7 +619,20 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
       const ref = parseReference(reference);
       await sweep();
       const { importRootfs } = await import('./import-image.js');
-      const image = await importRootfs({ blobs, layers, tmpDir, ...importOptions }, file, importOptions);
+      const work = undoable();
+      let image: Awaited<ReturnType<typeof importRootfs>>;
+      try {
+        image = await importRootfs(
+          { ...importOptions, blobs: work.blobs, layers: work.layers, tmpDir },
+          file,
+          importOptions,
+        );
+      } catch (error) {
+        await work.undo();
+        // Stored as a blob and unpacked: about twice the file's size.
+        const size = await sizeOf(file);
+        throw await spaceAware(error, `importing ${file}`, size === undefined ? undefined : 2 * size);
+      }
       await tags.set(ref.normalized, image.manifestDigest);
       return { id: image.id, references: [ref.normalized] };
     },

@@ -49,6 +49,14 @@ async function layerMediaType(path: string): Promise<string> {
   return compression === 'none' ? MEDIA_TYPES.layerTar : `${MEDIA_TYPES.layerTar}+${compression}`;
 }
 
+function notItsDiffId(label: string, actual: string, expected: string): CspecError {
+  return new CspecError(
+    'CSPEC_INVALID_ARCHIVE',
+    `${label} does not match the image config: its content is ${actual}, the config says ${expected}`,
+    { hint: 'the archive is corrupt; export it again' },
+  );
+}
+
 /**
  * Stores one layer file: its blob, and (unless that chain is already here)
  * its unpacked tree. `below` are the unpacked layers under it, lowest first.
@@ -66,6 +74,9 @@ async function storeLayer(
   const descriptor = { mediaType, digest: blob.digest, size: blob.size };
   // A plain tar's digest is its diff id: a layer that is already unpacked needs no second pass.
   if (mediaType === MEDIA_TYPES.layerTar) {
+    // Also when the layer is unpacked already: an archive's damaged layer must not be tagged.
+    if (expected.diffId !== undefined && blob.digest !== expected.diffId)
+      throw notItsDiffId(label, blob.digest, expected.diffId);
     const existing = await ctx.layers.get(chainId(blob.digest));
     if (existing) return { descriptor, diffId: blob.digest, dir: existing };
   }
@@ -78,11 +89,7 @@ async function storeLayer(
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     if (expected.diffId !== undefined && result.diffId !== expected.diffId) {
-      throw new CspecError(
-        'CSPEC_INVALID_ARCHIVE',
-        `${label} does not match the image config: its content is ${result.diffId}, the config says ${expected.diffId}`,
-        { hint: 'the archive is corrupt; export it again' },
-      );
+      throw notItsDiffId(label, result.diffId, expected.diffId);
     }
     const dir = await ctx.layers.adoptDirectory(chainId(result.diffId), tree, {
       opaqueDirs: result.opaqueDirs,
@@ -178,15 +185,25 @@ export async function importRootfs(
   options: { readonly cmd?: readonly string[] } = {},
 ): Promise<Omit<ImportedImage, 'references'>> {
   await mkdir(ctx.tmpDir, { recursive: true });
-  if (
-    !(await stat(file).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-  ) {
+  const info = await stat(file).catch(() => undefined);
+  if (info?.isDirectory()) {
+    throw new CspecError('CSPEC_INVALID_SPEC', `cannot import ${file}: it is a directory, not a tar file`, {
+      hint: `import a tar of it: tar -C ${file} -cf rootfs.tar . && cspec image import rootfs.tar NAME`,
+    });
+  }
+  if (!info?.isFile()) {
     throw new CspecError('CSPEC_INVALID_SPEC', `cannot import ${file}: no such file`, {
       hint: 'give the path of a tar of a root filesystem (e.g. from `docker export`)',
     });
+  }
+  if (info.size === 0) {
+    throw new CspecError(
+      'CSPEC_INVALID_ARCHIVE',
+      `cannot import ${file}: the file is empty, not a tar of a root filesystem`,
+      {
+        hint: 'give the path of a tar of a root filesystem (e.g. from `docker export`)',
+      },
+    );
   }
   const stored = await storeLayer(ctx, file, {}, (id) => chainIds([id])[0]!, [], file);
   const diffId = stored.diffId;

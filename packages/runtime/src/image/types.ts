@@ -35,6 +35,30 @@ export interface ImageSummary {
   readonly sizeBytes: number;
   /** Bytes of its layers that other images use too (`docker system df -v`'s SHARED SIZE). */
   readonly sharedSizeBytes: number;
+  /**
+   * Set when the image's tag, manifest or config cannot be read: what is
+   * damaged (naming the file). The image is listed so it can be removed.
+   */
+  readonly problem?: string;
+}
+
+/** One thing `image check` found wrong. */
+export interface ImageCheckProblem {
+  /** A blob whose content does not match its digest; a tag whose image cannot be read; a layer not unpacked. */
+  readonly kind: 'corrupt-blob' | 'broken-tag' | 'missing-layer';
+  /** The file or directory concerned. */
+  readonly path: string;
+  readonly reference?: string;
+  readonly detail: string;
+  /** Whether `repair` fixed it: the blob or the tag removed, the layer unpacked again from its blob. */
+  readonly repaired: boolean;
+}
+
+export interface ImageCheckReport {
+  readonly blobsChecked: number;
+  readonly layersChecked: number;
+  readonly tagsChecked: number;
+  readonly problems: readonly ImageCheckProblem[];
 }
 
 /** What `image history` and `image tree` show of one image. */
@@ -137,6 +161,12 @@ export interface ImageService {
   /** Returns the cached image, or builds/pulls it from the source that knows the reference. */
   resolve(reference: string, options?: ResolveImageOptions): Promise<ResolvedImage>;
   list(): Promise<ImageSummary[]>;
+  /**
+   * Verifies the whole store (`cspec image check`): every blob's digest,
+   * every tag's manifest and config, every layer unpacked; with `repair`,
+   * removes damaged blobs and broken tags and unpacks missing layers again.
+   */
+  check(options?: { readonly repair?: boolean }): Promise<ImageCheckReport>;
   /**
    * Fetches the image from its registry (also when cached: a tag may have
    * moved), downloading only the layers the store lacks, and tags it.

@@ -55,6 +55,7 @@ import * as zlib from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
 import { CspecError } from '../errors.js';
 import { captureOutput } from '../util/capture-output.js';
+import { isNoSpace } from '../util/no-space.js';
 import { createZstdDecoder, detectCompression } from './compression.js';
 import { createLayeredRoot, type LayerEntry } from './layered-root.js';
 
@@ -362,6 +363,8 @@ export async function unpackLayer(
     tar.destroy();
     if (error instanceof CspecError) throw error;
     if (options.signal?.aborted) throw options.signal.reason;
+    // A full disk is not a damaged archive: the caller reports it as what it is.
+    if (isNoSpace(error)) throw error;
     throw invalid(label, `cannot read it as a tar archive: ${(error as Error).message}`);
   }
   // The hash covers every byte, also the padding after the last entry.

@@ -7,10 +7,11 @@
  * reads, so an unchanged rebuild runs nothing.
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join, posix, relative, resolve } from 'node:path';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { CspecError } from '../../errors.js';
 import { resolveUser } from '../../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../../snapshot/layered-root.js';
+import { isNoSpace, noSpaceError } from '../../util/no-space.js';
 import { tempPath } from '../../util/temp-path.js';
 import type { DeriveStep } from '../commit-image.js';
 import type { OciImageConfig } from '../oci.js';
@@ -466,6 +467,10 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
     const reference = options.tag ? await host.images.tag(options.tag, final.manifest) : undefined;
     const details = await host.images.inspect(ref(final.manifest));
     return { id: details.id, manifestDigest: final.manifest, reference, steps };
+  } catch (error) {
+    // A full disk while copying the context or committing a step: one clear error, not a crash.
+    if (isNoSpace(error)) throw await noSpaceError(`building ${file}`, dirname(host.tmpDir), error);
+    throw error;
   } finally {
     await rm(tmpRoot, { recursive: true, force: true });
   }
