@@ -97,6 +97,35 @@ describe('bad cspec run flags', () => {
   });
 });
 
+describe('a command missing from the image', () => {
+  it.each([
+    [['--rm']],
+    [[]],
+  ])('cspec run %j: only the clean CSPEC_COMMAND_NOT_FOUND error, exit 127, nothing left', async (flags) => {
+    const r = await cspec(['run', ...flags, '--name', 'cspec-it-missing-cmd', IMAGE, 'nosuchcmd']);
+    expect(r.code, r.stderr).toBe(127);
+    expect(r.stderr).not.toMatch(/runc|crun|level=error/);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/^error: command "nosuchcmd" was not found in image/);
+    await cspec(['rm', '-f', 'cspec-it-missing-cmd']);
+    expectNoLeaks();
+  });
+
+  it('an attached run still shows the stderr of its command, partial lines included', async () => {
+    const r = await cspec([
+      'run',
+      '--rm',
+      IMAGE,
+      'sh',
+      '-c',
+      'printf "prompt> " >&2; echo out; echo err >&2',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('prompt> err\n');
+    expectNoLeaks();
+  });
+});
+
 describe('bad ContainerSpec values through the engine', () => {
   const specs: [string, Record<string, unknown>, RegExp][] = [
     ['command: [42]', { command: [42] }, /command\[0\] must be a string, got number 42/],
