@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -127,6 +127,14 @@ describe('address pool', () => {
       await rm(join(dir, 'run-a'), { recursive: true });
       expect(await b.allocate('z')).toBe('10.0.0.0');
       expect(await b.allocate('w')).toBe('10.0.0.4');
+    });
+
+    test('a torn claim (a crash while writing it) counts as free', async () => {
+      const a = hostPool('run-a');
+      await mkdir(join(dir, 'claims'), { recursive: true });
+      // Cut short, the path names an existing directory, not the lease.
+      await writeFile(join(dir, 'claims', '10.0.0.0'), dir);
+      expect(await a.allocate('x')).toBe('10.0.0.0');
     });
 
     test('releaseOwner frees the claims too, and leaves those of other owners', async () => {

@@ -111,7 +111,7 @@ async function liveClaims(claimsDir: string): Promise<Set<string>> {
   for (const name of await readdir(claimsDir)) {
     if (name.startsWith('.') || name.includes('.tmp')) continue;
     const leasePath = (await readIfExists(join(claimsDir, name)))?.trim();
-    if (leasePath && existsSync(leasePath)) live.add(name);
+    if (leasePath?.endsWith(`/${name}`) && existsSync(leasePath)) live.add(name);
     else await rm(join(claimsDir, name), { force: true });
   }
   return live;
@@ -191,7 +191,8 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
           const block = host.block(candidate);
           return routed.some((r) => subnetsOverlap(r, block));
         });
-        await writeFileAtomic(join(host.claimsDir, address), `${join(dir, address)}\n`);
+        // Written under the host lock and read under it; a torn claim (a crash) does not end in its name: stale.
+        await writeFile(join(host.claimsDir, address), `${join(dir, address)}\n`);
         return address;
       });
     },
