@@ -82,6 +82,11 @@ const cases: [string, string[], RegExp][] = [
   ],
   ['--user with two colons', ['--user', 'a:b:c'], /user "a:b:c" is invalid/],
   ['--name with a space', ['--name', 'a b'], /container name "a b" is invalid/],
+  [
+    '--network-alias with a space',
+    ['--network', 'cspec-it-none', '--network-alias', 'a b'],
+    /network cspec-it-none: alias "a b"/,
+  ],
 ];
 
 describe('bad cspec run flags', () => {
