@@ -23,6 +23,13 @@ describe('parseSize', () => {
     expect(() => parseSize(text, '--memory', 'run')).toThrow(UsageError);
   });
 
+  it('says a size too large to pass on is too large, not that it must be greater than zero', () => {
+    expect(() => parseSize('99999999g', '--memory')).toThrow(
+      'invalid size "99999999g" for --memory — it is larger than the largest size cspec passes on (8 PiB)',
+    );
+    expect(() => parseSize('0', '--memory')).toThrow('it must be greater than zero');
+  });
+
   it('names the flag and shows valid forms', () => {
     expect(() => parseSize('lots', '--memory')).toThrow(
       'invalid size "lots" for --memory — use a number of bytes or a number with a unit: 512k, 64m, 1g',

@@ -25,6 +25,12 @@ export function parseSize(text: string, flag: string, command?: string): number 
     );
   }
   const bytes = Math.floor(Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1));
+  if (!Number.isSafeInteger(bytes) && bytes > 0) {
+    throw new UsageError(
+      `invalid size "${text}" for ${flag} — it is larger than the largest size cspec passes on (${formatSize(Number.MAX_SAFE_INTEGER)})`,
+      command,
+    );
+  }
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
     throw new UsageError(`invalid size "${text}" for ${flag} — it must be greater than zero`, command);
   }
@@ -33,7 +39,7 @@ export function parseSize(text: string, flag: string, command?: string): number 
 
 /** `67108864` -> `64 MiB`, `1536` -> `1.5 KiB`. */
 export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

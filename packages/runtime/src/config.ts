@@ -27,6 +27,13 @@ export interface RuntimeConfig {
    * publish ports (`CSPEC_NETNS_POOL`, default 8; 0 turns it off).
    */
   readonly netnsPoolSize: number;
+  /**
+   * Host-wide claims on the point-to-point blocks and network subnets cspec
+   * leases, shared by every run directory so that two of them never hand
+   * out the same addresses: `/run/cspec-ipam` for root (not configurable:
+   * it must be the same for every process on the host).
+   */
+  readonly hostIpamDir: string;
 }
 
 export interface RegistryConfig {
@@ -88,6 +95,7 @@ export function resolveConfig(
     debug: env.DEBUG ?? '',
     nodePath: process.execPath,
     netnsPoolSize: overrides.netnsPoolSize ?? poolSize(env.CSPEC_NETNS_POOL),
+    hostIpamDir: root ? '/run/cspec-ipam' : join(runDir, 'host-ipam'),
     registry: {
       dockerHubMirror: env.CSPEC_REGISTRY_MIRROR || undefined,
       insecureRegistries: (env.CSPEC_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean),

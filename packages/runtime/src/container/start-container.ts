@@ -14,7 +14,9 @@ import { createPortForwarder } from '../network/port-forwarder.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { readAccountFiles } from '../sandbox/image-accounts.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
+import type { OciRuntime } from '../sandbox/oci-runtime.js';
 import { copyFilesIntoUpper } from '../sandbox/rootfs-files.js';
+import { createRuntimeMessageFilter, runtimeMessagePrefixes } from '../sandbox/runtime-message-filter.js';
 import { defaultSeccompProfile, hostSeccompArch, kernelVersion } from '../sandbox/seccomp-profile.js';
 import { loadSeccompProfile, resolveSecurityOptions } from '../sandbox/security-options.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
@@ -307,7 +309,7 @@ export async function startContainer(
     const run = { id, keep, bundle: paths.dir, dir: paths.dir, monitor: options.detached === true };
     const spawnMonitor = (): ChildProcess => {
       const monitor = options.inheritStdio
-        ? ctx.runtime.start({ ...run, stdio: 'inherit' })
+        ? attachedStart(ctx.runtime, run)
         : withLogFd(paths.log, (fd) =>
             // The container writes its log itself: no pipe through this process, and it survives us.
             ctx.runtime.start({ ...run, stdio: ['ignore', fd, fd] }),
@@ -459,4 +461,23 @@ function wrapStartError(
     { containerId: details.id, logTail: details.logTail, exitCode: details.exitCode },
     { cause: base.cause ?? base, ...(base.hint ? { hint: base.hint } : {}) },
   );
+}
+
+/**
+ * Starts an attached container: stdin and stdout are this process's; stderr
+ * goes through a pipe that drops the runtime's own failure line (the error
+ * comes back as a CspecError from the runtime's log instead), see
+ * runtime-message-filter.ts.
+ */
+function attachedStart(
+  runtime: OciRuntime,
+  run: Omit<Parameters<OciRuntime['start']>[0], 'stdio'>,
+): ChildProcess {
+  const child = runtime.start({ ...run, stdio: ['inherit', 'inherit', 'pipe'] });
+  const filter = createRuntimeMessageFilter(runtimeMessagePrefixes(runtime.name), (chunk) => {
+    process.stderr.write(chunk);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => filter.push(chunk));
+  child.stderr?.on('end', () => filter.end());
+  return child;
 }

@@ -119,7 +119,12 @@ export interface RunOptions {
    * @default false
    */
   readonly detached?: boolean;
-  /** Give the container this process's stdin/stdout/stderr instead of a log file (`cspec run` attached). @default false */
+  /**
+   * Give the container this process's stdin/stdout/stderr instead of a log
+   * file (`cspec run` attached). Its stderr comes through a pipe that drops
+   * the OCI runtime's own failure line (reported as a CspecError instead).
+   * @default false
+   */
   readonly inheritStdio?: boolean;
 }
 

@@ -9,11 +9,24 @@
  * cache and other containers may still map its address to the old, deleted
  * interface, and a new container given that address would be unreachable
  * from them until the entry expires (tens of seconds).
+ *
+ * Pools of host-wide blocks (point-to-point links, network subnets) are
+ * unique on the host, not only in one run directory: their allocations run
+ * under a host-wide lock, skip every block that overlaps a subnet the
+ * kernel routes (any interface: another run directory's, docker0, a VPN)
+ * and every block claimed in the host-wide claims directory. A claim is a
+ * file named after the block that holds the path of the lease it stands
+ * for; it counts while that lease file exists, so a run directory removed
+ * wholesale frees its claims too.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CspecError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { withFileLock } from '../util/file-lock.js';
+import { hostRoutedSubnets, subnetsOverlap } from './host-routes.js';
+import type { Subnet } from './ipv4.js';
 
 export interface Lease {
   readonly address: string;
@@ -51,6 +64,17 @@ export interface AddressPoolOptions {
   readonly label: string;
   /** Addresses the pool hands out, in order of preference. */
   readonly candidates: () => Iterable<string>;
+  /** Makes the pool's addresses unique on the host, whatever the run directory. */
+  readonly host?: HostScope;
+}
+
+export interface HostScope {
+  /** The host-wide claims directory (the same for every run directory: `RuntimeConfig.hostIpamDir`). */
+  readonly claimsDir: string;
+  /** The block of addresses a candidate stands for, compared with the host's routes. */
+  readonly block: (address: string) => Subnet;
+  /** Subnets in use on the host. @default the kernel's routes (/proc/net/route) */
+  readonly inUse?: () => Promise<readonly Subnet[]>;
 }
 
 /** Where the pool remembers the address it handed out last (not a lease: it starts with a dot). */
@@ -69,8 +93,33 @@ function* rotated(candidates: () => Iterable<string>, last: string): Generator<s
   }
 }
 
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The blocks other run directories hold: claims whose lease file exists.
+ * Claims whose lease is gone are removed (the caller holds the host lock).
+ */
+async function liveClaims(claimsDir: string): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (const name of await readdir(claimsDir)) {
+    if (name.startsWith('.') || name.includes('.tmp')) continue;
+    const leasePath = (await readIfExists(join(claimsDir, name)))?.trim();
+    if (leasePath?.endsWith(`/${name}`) && existsSync(leasePath)) live.add(name);
+    else await rm(join(claimsDir, name), { force: true });
+  }
+  return live;
+}
+
 export function createAddressPool(options: AddressPoolOptions): AddressPool {
-  const { dir } = options;
+  const dir = resolve(options.dir);
+  const { host } = options;
   const existing = async (): Promise<string[]> => {
     try {
       return await readdir(dir);
@@ -95,26 +144,56 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
     return result;
   };
 
+  /** Creates the lease of the next free candidate that `inUse` does not exclude. */
+  const take = async (owner: string, inUse: (address: string) => boolean): Promise<string> => {
+    const taken = new Set(await existing());
+    const last = await readFile(join(dir, LAST), 'utf8').catch(() => '');
+    for (const address of rotated(options.candidates, last.trim())) {
+      if (taken.has(address) || inUse(address)) continue;
+      try {
+        await writeFile(join(dir, address), `${owner}\n`, { flag: 'wx' });
+        // A hint only: a lost race or a torn read just starts the next search elsewhere.
+        await writeFile(join(dir, LAST), address).catch(() => {});
+        return address;
+      } catch (error) {
+        // Another process took it between our listing and our create: try the next one.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    const why = host
+      ? 'every block is leased by a cspec container or network, or overlaps a subnet the host routes (ip route)'
+      : 'every address is leased';
+    throw new CspecError('CSPEC_NETWORK_FAILED', `no free address left in ${options.label}: ${why}`, {
+      hint: 'remove unused containers and networks: npx cspec prune',
+    });
+  };
+
+  /** Removes the host-wide claim of `address` if it still stands for this pool's lease. */
+  const dropClaim = async (address: string): Promise<void> => {
+    if (!host) return;
+    const claim = join(host.claimsDir, address);
+    if ((await readIfExists(claim))?.trim() === join(dir, address)) await rm(claim, { force: true });
+  };
+
   return {
     dir,
     async allocate(owner) {
       await mkdir(dir, { recursive: true });
-      const taken = new Set(await existing());
-      const last = await readFile(join(dir, LAST), 'utf8').catch(() => '');
-      for (const address of rotated(options.candidates, last.trim())) {
-        if (taken.has(address)) continue;
-        try {
-          await writeFile(join(dir, address), `${owner}\n`, { flag: 'wx' });
-          // A hint only: a lost race or a torn read just starts the next search elsewhere.
-          await writeFile(join(dir, LAST), address).catch(() => {});
-          return address;
-        } catch (error) {
-          // Another process took it between our listing and our create: try the next one.
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        }
-      }
-      throw new CspecError('CSPEC_NETWORK_FAILED', `no free address left in ${options.label}`, {
-        hint: 'remove unused containers and networks: npx cspec prune',
+      if (!host) return take(owner, () => false);
+      await mkdir(host.claimsDir, { recursive: true, mode: 0o700 });
+      return withFileLock(join(host.claimsDir, '.lock'), async () => {
+        const [routed, claimed] = await Promise.all([
+          (host.inUse ?? hostRoutedSubnets)(),
+          liveClaims(host.claimsDir),
+        ]);
+        const address = await take(owner, (candidate) => {
+          if (claimed.has(candidate)) return true;
+          const block = host.block(candidate);
+          return routed.some((r) => subnetsOverlap(r, block));
+        });
+        // Written under the host lock and read under it; a torn claim (a crash) does not end in its name: stale.
+        await writeFile(join(host.claimsDir, address), `${join(dir, address)}\n`);
+        return address;
       });
     },
     async release(address, owner) {
@@ -123,7 +202,10 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
-      if (holder?.trim() === owner) await rm(path, { force: true });
+      if (holder?.trim() !== owner) return;
+      // The claim first: while the lease exists no other run directory takes the block over.
+      await dropClaim(address);
+      await rm(path, { force: true });
     },
     async transfer(address, from, to) {
       const path = join(dir, address);
@@ -134,7 +216,12 @@ export function createAddressPool(options: AddressPoolOptions): AddressPool {
     },
     async releaseOwner(owner) {
       const mine = (await leases()).filter((l) => l.owner === owner);
-      await Promise.all(mine.map((l) => rm(join(dir, l.address), { force: true })));
+      await Promise.all(
+        mine.map(async (l) => {
+          await dropClaim(l.address);
+          await rm(join(dir, l.address), { force: true });
+        }),
+      );
       return mine.length;
     },
     leases,

@@ -3,6 +3,9 @@
  * - `p2p`: /30 blocks of 10.88.0.0/16 for point-to-point veths (host .1, container .2);
  * - `subnets`: /24 subnets of 10.89.0.0/16 for user-defined networks;
  * - `<subnet address>`: container addresses inside one network (.2-.254; .1 is the gateway).
+ * `p2p` and `subnets` are unique on the host, whatever the run directory
+ * (claims under `RuntimeConfig.hostIpamDir`, routes the kernel holds; see
+ * address-pool.ts); a network's members are unique because its subnet is.
  */
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
@@ -26,6 +29,7 @@ export function p2pPool(config: RuntimeConfig): AddressPool {
     dir: join(ipamDir(config), 'p2p'),
     label: `${P2P_RANGE} (point-to-point links)`,
     candidates: () => subnetKeys(P2P_RANGE, 30),
+    host: { claimsDir: join(config.hostIpamDir, 'p2p'), block: (a) => parseSubnet(`${a}/30`) },
   });
 }
 
@@ -35,6 +39,7 @@ export function subnetPool(config: RuntimeConfig): AddressPool {
     dir: join(ipamDir(config), 'subnets'),
     label: `${NETWORK_RANGE} (network subnets)`,
     candidates: () => subnetKeys(NETWORK_RANGE, 24),
+    host: { claimsDir: join(config.hostIpamDir, 'subnets'), block: (a) => parseSubnet(`${a}/24`) },
   });
 }
 
