@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { GenericContainer, type StartedGenericContainer, Wait } from '@cspec/runtime';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { caught } from '../support/caught.js';
 import { useEngine } from '../support/engine.js';
 
 const engine = useEngine();
@@ -131,5 +132,25 @@ describe('init cache with a log wait of one match or two', () => {
         await container.remove();
       }
     }
+  });
+
+  it('a long-running command that bypasses the work: a clear error at the deadline, nothing left', async () => {
+    const before = (await engine().images.list()).map((i) => i.reference);
+    const error = await caught(
+      engine().run({
+        image: PG,
+        // Not `postgres`: the entrypoint runs it as is and never prints the done line.
+        command: ['sleep', 'infinity'],
+        env: { POSTGRES_PASSWORD: 'secret', TAG: randomBytes(4).toString('hex') },
+        ports: [5432],
+        wait: { type: 'ports' },
+        startupTimeoutMs: 3_000,
+      }),
+    );
+    expect(error).toMatchObject({ code: 'CSPEC_CONTAINER_NOT_READY' });
+    expect(error.message).toContain('PostgreSQL init process complete');
+    expect(error.hint).toContain('initCache: false');
+    expect((await engine().images.list()).map((i) => i.reference)).toEqual(before);
+    expect(await engine().list({ all: true })).toEqual([]);
   });
 });

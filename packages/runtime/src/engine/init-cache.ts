@@ -269,6 +269,17 @@ export async function initCacheFor(
     if (error instanceof NoFirstStartWork) return undefined;
     // Ended with code 0 before the done line: a one-shot command that bypasses the work.
     if (error instanceof ContainerStartError && error.exitCode === 0) return undefined;
+    // The startup deadline, before the done line (and the server after it).
+    if ((options.signal?.reason as Error | undefined)?.name === 'TimeoutError') {
+      throw new CspecError(
+        'CSPEC_CONTAINER_NOT_READY',
+        `container did not start within ${spec.startupTimeoutMs} ms: the first start of ${spec.image} with these inputs does the image's first-start work, to be cached, and it had not printed /${contract.doneLog}/ and started its server by then`,
+        {
+          cause: error,
+          hint: "raise startupTimeoutMs; if this command does not do that work (it bypasses the image's initialisation), set initCache: false",
+        },
+      );
+    }
     throw error;
   });
   if (!prepared) {
