@@ -57,7 +57,7 @@ export interface NativeContainerOptions {
     | {
         readonly wait: WaitSpec;
         readonly timeoutMs: number;
-        /** Log of first-start work this start skipped (init cache): log waits count its matches too. */
+        /** Log of first-start work this start skipped (init cache): log waits count its matches too (never alone). */
         readonly skippedLog?: string;
       }
     | undefined;

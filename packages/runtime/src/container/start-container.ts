@@ -454,7 +454,7 @@ function wrapStartError(
         { cause: error },
       );
   // Failures before anything ran (bad spec, image, name) need no log tail.
-  if (!details.logTail.trim()) return base;
+  if (!details.logTail.trim() && details.exitCode === undefined) return base;
   return new ContainerStartError(
     base.code,
     `container ${details.name} (${details.image}): ${base.message}`,

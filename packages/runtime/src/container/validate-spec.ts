@@ -164,6 +164,15 @@ function checkWait(wait: WaitSpec, ports: readonly number[]): void {
           `wait log pattern /${wait.pattern}/ is not a valid regular expression: ${(error as Error).message}`,
         );
       }
+      if (wait.after !== undefined) {
+        try {
+          new RegExp(wait.after, 'm');
+        } catch (error) {
+          throw invalid(
+            `wait log after /${wait.after}/ is not a valid regular expression: ${(error as Error).message}`,
+          );
+        }
+      }
       if (wait.times !== undefined && (!Number.isInteger(wait.times) || wait.times < 1)) {
         throw invalid(`wait log times must be a whole number >= 1, got ${wait.times}`);
       }

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ContainerSpec } from '../container/spec.js';
 import type { ResolvedImage } from '../image/types.js';
-import { initCacheContract, initCacheKey, initCacheReference, logUntilDone } from './init-cache.js';
+import {
+  initCacheContract,
+  initCacheKey,
+  initCacheReference,
+  logUntilDone,
+  prepareWait,
+} from './init-cache.js';
 
 function image(reference: string, labels: Record<string, string> = {}, id = 'sha256:aaa'): ResolvedImage {
   return { reference, id, config: { env: [], labels }, layerDirs: [] };
@@ -81,5 +87,33 @@ describe('init cache', () => {
     expect(logUntilDone('no line', 'x')).toBe('no line');
     // Anchors match at line boundaries.
     expect(logUntilDone('a\nwork done\nup\n', '^work done$')).toBe('a\nwork done\n');
+  });
+
+  it("the first start waits for the done line and then the server, never for the caller's wait alone", () => {
+    const done = { type: 'log', pattern: contract.doneLog, flags: 'm' } as const;
+    const ready = 'ready to accept connections';
+    // A log wait (one match or two) counts only lines after the done line.
+    expect(prepareWait(contract.doneLog, { type: 'log', pattern: ready }, true)).toEqual({
+      type: 'all',
+      of: [done, { type: 'log', pattern: ready, after: contract.doneLog }],
+    });
+    expect(prepareWait(contract.doneLog, { type: 'log', pattern: ready, times: 2 }, false)).toEqual({
+      type: 'all',
+      of: [done, { type: 'log', pattern: ready, times: 2, after: contract.doneLog }],
+    });
+    // Other waits may be met by the init phase: the image's health check instead, when it has one.
+    expect(prepareWait(contract.doneLog, { type: 'ports' }, true)).toEqual({
+      type: 'all',
+      of: [done, { type: 'healthcheck' }],
+    });
+    expect(prepareWait(contract.doneLog, undefined, true)).toEqual({
+      type: 'all',
+      of: [done, { type: 'healthcheck' }],
+    });
+    expect(prepareWait(contract.doneLog, { type: 'ports' }, false)).toEqual({
+      type: 'all',
+      of: [done, { type: 'ports' }],
+    });
+    expect(prepareWait(contract.doneLog, undefined, false)).toEqual(done);
   });
 });

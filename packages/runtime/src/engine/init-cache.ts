@@ -15,10 +15,13 @@
  * hostname, resources, tmpfs mounts and the content of every file copied in.
  * Ports, names, networks, labels and the wait strategy are not inputs.
  *
- * Readiness: a cached start does not print what the skipped work printed
- * (Postgres: its first "ready to accept connections"). That part of the log
- * is kept with the cached image and log waits count its matches, so
- * `{ type: 'log', pattern, times: 2 }` means the same with and without the
+ * Readiness: the first start waits for the image's done line and then for
+ * the server the work ends in (prepareWait), whatever the caller waits for.
+ * A cached start does not print what the skipped work printed (Postgres: its
+ * first "ready to accept connections"). That part of the log is kept with the
+ * cached image and log waits count its matches — but never alone: at least
+ * one match must be printed by this start. So `{ type: 'log', pattern }` and
+ * `{ …, times: 2 }` both mean "the real server is up", with and without the
  * cache. The container's log itself shows only what this start printed.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -27,7 +30,7 @@ import { join, posix } from 'node:path';
 import type { ContainerSpec, FileSpec, InitCacheSpec } from '../container/spec.js';
 import type { ResolvedSpec } from '../container/validate-spec.js';
 import { createDebug } from '../debug.js';
-import { CspecError } from '../errors.js';
+import { ContainerStartError, CspecError } from '../errors.js';
 import type { ImageService, ResolvedImage } from '../image/types.js';
 import type { WaitSpec } from '../wait/spec.js';
 import type { RunOptions } from './engine.js';
@@ -177,6 +180,34 @@ export function logUntilDone(log: string, doneLog: string): string {
 }
 
 /**
+ * What the container that does the first-start work waits for before it is
+ * stopped and committed: what the image declares as the end of that work
+ * (its done line), then the server that work ends in — the caller's log wait
+ * counting only lines after the done line, else the image's HEALTHCHECK, else
+ * the caller's wait (its log parts again after the done line). Never the
+ * caller's wait alone: a one-match wait for Postgres's "ready to accept
+ * connections" is met by the server of the init phase, before the work is
+ * done; and the server must be up to stop cleanly (an entrypoint shell still
+ * running as pid 1 ignores the stop signal).
+ */
+export function prepareWait(doneLog: string, wait: WaitSpec | undefined, healthcheck: boolean): WaitSpec {
+  const done: WaitSpec = { type: 'log', pattern: doneLog, flags: 'm' };
+  const serving =
+    wait && logsOnly(wait) ? afterDone(wait, doneLog) : healthcheck ? { type: 'healthcheck' as const } : wait;
+  return serving ? { type: 'all', of: [done, afterDone(serving, doneLog)] } : done;
+}
+
+function logsOnly(wait: WaitSpec): boolean {
+  return wait.type === 'log' || (wait.type === 'all' && wait.of.every(logsOnly));
+}
+
+function afterDone(wait: WaitSpec, doneLog: string): WaitSpec {
+  if (wait.type === 'log') return { ...wait, after: doneLog };
+  if (wait.type === 'all') return { type: 'all', of: wait.of.map((w) => afterDone(w, doneLog)) };
+  return wait;
+}
+
+/**
  * The cached image for this spec, made now if it is not there yet; undefined
  * when the image declares no contract (or the spec turns it off, or cannot use it).
  */
@@ -211,12 +242,7 @@ export async function initCacheFor(
     return undefined;
   }
   const reference = initCacheReference(image, await initCacheKey(spec, image, contract));
-  // Ready as the caller defines it (the server must be up before it is
-  // stopped: an entrypoint shell still running as pid 1 ignores the stop
-  // signal); without any readiness, the done line.
-  const ready: WaitSpec =
-    spec.wait ??
-    (image.config.healthcheck ? { type: 'healthcheck' } : { type: 'log', pattern: contract.doneLog });
+  const ready = prepareWait(contract.doneLog, spec.wait, image.config.healthcheck !== undefined);
   const started = performance.now();
   const { name: _name, networks: _networks, ...unnamed } = spec;
   const prepared = await prepareImage(deps, {
@@ -241,12 +267,25 @@ export async function initCacheFor(
     },
   }).catch((error: unknown) => {
     if (error instanceof NoFirstStartWork) return undefined;
+    // Ended with code 0 before the done line: a one-shot command that bypasses the work.
+    if (error instanceof ContainerStartError && error.exitCode === 0) return undefined;
+    // The startup deadline, before the done line (and the server after it).
+    if ((options.signal?.reason as Error | undefined)?.name === 'TimeoutError') {
+      throw new CspecError(
+        'CSPEC_CONTAINER_NOT_READY',
+        `container did not start within ${spec.startupTimeoutMs} ms: the first start of ${spec.image} with these inputs does the image's first-start work, to be cached, and it had not printed /${contract.doneLog}/ and started its server by then`,
+        {
+          cause: error,
+          hint: "raise startupTimeoutMs; if this command does not do that work (it bypasses the image's initialisation), set initCache: false",
+        },
+      );
+    }
     throw error;
   });
   if (!prepared) {
-    // Ready without the done line: this start does no first-start work (a
+    // Ended without the done line: this start does no first-start work (a
     // command that bypasses it), so there is nothing to cache.
-    debug('%s: ready without /%s/ in its log, not cached', spec.image, contract.doneLog);
+    debug('%s: no /%s/ in its log, not cached', spec.image, contract.doneLog);
     return undefined;
   }
   debug(

@@ -1,7 +1,19 @@
 /** Readiness strategies, as plain data so they cross process boundaries. */
 export type WaitSpec =
   | { readonly type: 'ports'; readonly ports?: readonly number[] }
-  | { readonly type: 'log'; readonly pattern: string; readonly flags?: string; readonly times?: number }
+  | {
+      readonly type: 'log';
+      readonly pattern: string;
+      readonly flags?: string;
+      readonly times?: number;
+      /**
+       * Counts only what follows the first line that matches this pattern (`^`
+       * and `$` at line boundaries), and is not satisfied before that line:
+       * matches up to it count toward `times`, but at least one must come after.
+       * The init cache waits this way for the server its first-start work ends in.
+       */
+      readonly after?: string;
+    }
   | { readonly type: 'command'; readonly command: readonly string[] }
   | {
       readonly type: 'http';

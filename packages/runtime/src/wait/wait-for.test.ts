@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { isCspecError } from '../errors.js';
 import { withImageHealthcheck } from './spec.js';
-import { NotReadyError, type WaitTarget, waitFor } from './wait-for.js';
+import { logWaitSatisfied, NotReadyError, type WaitTarget, waitFor } from './wait-for.js';
 
 function fakeTarget(overrides: Partial<WaitTarget> = {}): WaitTarget & { execs: number } {
   const target = {
@@ -43,6 +43,30 @@ describe('waitFor', () => {
       AbortSignal.timeout(100),
     ).catch((e: unknown) => e);
     expect((error as Error).name).toBe('AbortError');
+  });
+
+  it('log: a skipped log never satisfies a wait alone, whatever its count', () => {
+    const ready = 'ready to accept connections';
+    const skipped = `init\n${ready}\nPostgreSQL init process complete\n`;
+    // The issue #19 race: one match, met by the init phase's server that is gone.
+    expect(logWaitSatisfied({ pattern: ready }, '', skipped)).toBe(false);
+    expect(logWaitSatisfied({ pattern: ready }, 'starting\n', skipped)).toBe(false);
+    expect(logWaitSatisfied({ pattern: ready }, `${ready}\n`, skipped)).toBe(true);
+    expect(logWaitSatisfied({ pattern: ready, times: 2 }, `${ready}\n`, skipped)).toBe(true);
+    expect(logWaitSatisfied({ pattern: ready, times: 3 }, `${ready}\n`, skipped)).toBe(false);
+    expect(logWaitSatisfied({ pattern: ready, times: 2 }, `${ready}\n`)).toBe(false);
+  });
+
+  it('log after: counts what follows the first line matching `after`, and nothing before it appears', () => {
+    const ready = 'ready to accept connections';
+    const after = '^PostgreSQL init process complete';
+    const init = `initdb\n${ready}\nPostgreSQL init process complete; ready for start up.\n`;
+    expect(logWaitSatisfied({ pattern: ready, after }, `initdb\n${ready}\n`)).toBe(false);
+    expect(logWaitSatisfied({ pattern: ready, after }, init)).toBe(false);
+    expect(logWaitSatisfied({ pattern: ready, after }, `${init}starting\n${ready}\n`)).toBe(true);
+    expect(logWaitSatisfied({ pattern: ready, after, times: 2 }, `${init}${ready}\n`)).toBe(true);
+    // The done line itself is before the cut.
+    expect(logWaitSatisfied({ pattern: 'init process complete', after }, init)).toBe(false);
   });
 
   it('all: when one check fails, the others stop polling', async () => {

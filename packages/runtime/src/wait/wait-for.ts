@@ -20,7 +20,8 @@ export interface WaitTarget {
   readonly logPath?: string;
   /**
    * What the container would have printed before its log began: the first-start
-   * work an init-cache start skipped. Log waits count its matches as well.
+   * work an init-cache start skipped. Log waits count its matches as well, but
+   * need at least one match in the container's own log.
    */
   readonly skippedLog?: string;
   /** Set once the container has exited. */
@@ -108,22 +109,45 @@ async function waitPorts(spec: { ports?: readonly number[] }, target: WaitTarget
   );
 }
 
+/**
+ * Whether a log wait is satisfied: `times` matches in all, of which at least
+ * one this container printed after the cut — lines replayed from skipped work
+ * (an init-cache start) or printed up to the `after` line never satisfy it
+ * alone: they may come from a server that is gone by now.
+ */
+export function logWaitSatisfied(
+  spec: { pattern: string; flags?: string; times?: number; after?: string },
+  log: string,
+  skippedLog = '',
+): boolean {
+  const flags = spec.flags?.includes('g') ? spec.flags : `${spec.flags ?? ''}g`;
+  const count = (text: string) => (text ? (text.match(new RegExp(spec.pattern, flags))?.length ?? 0) : 0);
+  let before = skippedLog;
+  let live = log;
+  if (spec.after !== undefined) {
+    const cut = new RegExp(spec.after, 'm').exec(log);
+    if (!cut) return false;
+    const end = log.indexOf('\n', cut.index + cut[0].length);
+    const at = end === -1 ? log.length : end + 1;
+    before += log.slice(0, at);
+    live = log.slice(at);
+  }
+  const fresh = count(live);
+  return fresh > 0 && fresh + count(before) >= (spec.times ?? 1);
+}
+
 async function waitLog(
-  spec: { pattern: string; flags?: string; times?: number },
+  spec: { pattern: string; flags?: string; times?: number; after?: string },
   target: WaitTarget,
   signal: AbortSignal,
 ) {
-  const flags = spec.flags?.includes('g') ? spec.flags : `${spec.flags ?? ''}g`;
-  const times = spec.times ?? 1;
-  const count = (text: string) => text.match(new RegExp(spec.pattern, flags))?.length ?? 0;
-  const skipped = target.skippedLog ? count(target.skippedLog) : 0;
   const changes = target.logPath ? watchFileChanges(target.logPath) : undefined;
   try {
     await poll(
       signal,
       FAST_POLL_MS,
       target,
-      async () => skipped + count(await target.logText()) >= times,
+      async () => logWaitSatisfied(spec, await target.logText(), target.skippedLog),
       changes,
     );
   } finally {
@@ -219,7 +243,7 @@ export function describeWait(spec: WaitSpec): string {
     case 'ports':
       return spec.ports ? `ports ${spec.ports.join(', ')} to listen` : 'published ports to listen';
     case 'log':
-      return `log to match /${spec.pattern}/${spec.times && spec.times > 1 ? ` ${spec.times} times` : ''}`;
+      return `log to match /${spec.pattern}/${spec.times && spec.times > 1 ? ` ${spec.times} times` : ''}${spec.after !== undefined ? ` after /${spec.after}/` : ''}`;
     case 'http':
       return `HTTP ${spec.method ?? 'GET'} ${spec.path ?? '/'} on port ${spec.port}`;
     case 'command':
