@@ -3,45 +3,15 @@
  * `cspec run` flag gives one clear error naming what is wrong, the exit code
  * of a command-line mistake (2), no runc output, and leaves nothing behind.
  */
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { type ContainerSpec, createEngine, isCspecError } from '@cspec/runtime';
 import { describe, expect, it } from 'vitest';
 import { IMAGE } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
+import { runCli } from '../support/run-cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
-
-interface Result {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function cspec(args: readonly string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function cspec(args: readonly string[]) {
+  return runCli(args, { timeoutMs: 60_000 });
 }
 
 const cpus = availableParallelism();

@@ -6,7 +6,7 @@
  * The engine's three directories are the guard: 0700, tightened when an
  * engine opens them, refused when someone else owns them.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -22,16 +22,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { createEngine, type Engine, resolveConfig } from '@cspec/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caught } from '../support/caught.js';
 import { IMAGE } from '../support/engine.js';
 import { expectNoLeaks } from '../support/leaks.js';
 import { asOtherUser, ensureOtherUser, type OtherUser, reachableByOtherUser } from '../support/other-user.js';
+import { runCli } from '../support/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A container that leaves a setuid-root copy of bash in its writable layer, then stays up. */
 const PLANT = 'cp /bin/bash /tmp/r && chmod 4755 /tmp/r && exec sleep 600';
 const SECRET = `s3cret-${process.pid}`;
@@ -273,25 +271,7 @@ describe('process command lines', () => {
 });
 
 describe('the command line', () => {
-  function cspec(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cspec = (args: readonly string[]) => runCli(args);
 
   it('a detached container (cspec run -d) is out of reach too', async () => {
     const run = await cspec(['run', '-d', '-e', `SECRET=${SECRET}`, IMAGE, 'sh', '-c', PLANT]);

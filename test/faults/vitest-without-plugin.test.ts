@@ -8,45 +8,23 @@
  * state directory may remain, and a worker left behind must be harmless
  * (it can start nothing more).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { hostResources } from '../support/leaks.js';
-import { childPids, runVitest, type VitestRun } from '../vitest/run-vitest.js';
+import { runVitest, trackVitestRuns, until, type VitestRun } from '../vitest/run-vitest.js';
 
 type Pool = 'forks' | 'threads' | 'vmForks' | 'vmThreads';
 
-const temps: string[] = [];
-const runs: VitestRun[] = [];
-/** Worker processes of the runs, each with the marker file only its run was given. */
-const workers: { pid: number; marker: string }[] = [];
-afterEach(async () => {
-  for (const run of runs.splice(0)) {
-    const pid = run.child.pid;
-    if (pid === undefined || run.child.exitCode !== null || run.child.signalCode !== null) continue;
-    for (const child of childPids(pid)) process.kill(child, 'SIGKILL');
-    run.child.kill('SIGKILL');
-    await run.done;
-  }
-  // Orphaned workers live on, harmless, until their test times out: end them here.
-  for (const { pid, marker } of workers.splice(0)) {
-    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
-    if (environ.includes(`CSPEC_FIXTURE_OUT=${marker}\0`)) process.kill(pid, 'SIGKILL');
-  }
-  for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+// Runs, outliving workers and temporary directories a test leaves are ended after it.
+const { runs, workers, temps, cleanup } = trackVitestRuns();
+afterEach(cleanup);
 
-async function until<T>(what: string, run: VitestRun, probe: () => Promise<T | undefined>, ms: number) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; Vitest printed:\n${run.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls every 50 ms: the signal-to-clean timings are what these tests measure. */
+const untilGone = <T>(what: string, run: VitestRun, probe: () => Promise<T | undefined>, ms: number) =>
+  until(what, run, probe, ms, 50);
 
 async function outLines(file: string): Promise<string[]> {
   return (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
@@ -63,7 +41,7 @@ async function start(pool: Pool, hang: 'async' | 'blocked') {
     CSPEC_FIXTURE_HANG: hang,
   });
   runs.push(run);
-  const [line] = await until(
+  const [line] = await untilGone(
     'the test to start its containers',
     run,
     async () => {
@@ -147,7 +125,7 @@ describe('Vitest without the plugin, its main process ended mid-test', () => {
       expect(isAlive(workerPid)).toBe(false);
     } else if (hang === 'async') {
       // The orphaned worker lives on in its hanging test, but can start nothing more.
-      const late = await until(
+      const late = await untilGone(
         'the orphaned worker to try another container',
         run,
         async () => {

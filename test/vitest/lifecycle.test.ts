@@ -5,36 +5,19 @@
  * test while they own containers. After each, the host must hold nothing of
  * cspec's, and no worker process may outlive its run.
  */
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { expectNoLeaks, hostResources, waitForNoLeaks } from '../support/leaks.js';
-import { childPids, fixtureDir, runVitest, type VitestRun, watchVitest } from './run-vitest.js';
+import { fixtureDir, runVitest, trackVitestRuns, until, type VitestRun, watchVitest } from './run-vitest.js';
 
 const ROOT_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 
-const temps: string[] = [];
-const runs: VitestRun[] = [];
-/** Worker processes of scenario runs, each with the marker file only its run was given. */
-const workers: { pid: number; marker: string }[] = [];
-afterEach(async () => {
-  // A failed test must not leave its Vitest running: kill what is left (script's child first).
-  for (const run of runs.splice(0)) {
-    const pid = run.child.pid;
-    if (pid === undefined || run.child.exitCode !== null || run.child.signalCode !== null) continue;
-    for (const child of childPids(pid)) process.kill(child, 'SIGKILL');
-    run.child.kill('SIGKILL');
-    await run.done;
-  }
-  // Nor a worker that outlived it (what the orphan guard prevents): its session watcher then cleans up.
-  for (const { pid, marker } of workers.splice(0)) {
-    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
-    if (environ.includes(`CSPEC_FIXTURE_OUT=${marker}\0`)) process.kill(pid, 'SIGKILL');
-  }
-  for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+// Runs, outliving workers and temporary directories a test leaves are ended after it.
+const { runs, workers, temps, cleanup } = trackVitestRuns();
+afterEach(cleanup);
 
 /** A copy of the lifecycle fixture that a test may edit, resolving cspec from this repository. */
 async function copyOfFixture(): Promise<string> {
@@ -49,16 +32,6 @@ async function copyOfFixture(): Promise<string> {
   await writeFile(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
   await symlink(ROOT_MODULES, join(dir, 'node_modules'));
   return dir;
-}
-
-async function until<T>(what: string, run: VitestRun, probe: () => Promise<T | undefined>, ms = 120_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; Vitest printed:\n${run.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The lines the fixture's tests wrote to `file`, once there are at least `count`. */

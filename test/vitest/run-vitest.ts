@@ -1,6 +1,7 @@
 /** Runs Vitest on a fixture project under fixtures/vitest/, as a user would from that directory. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const VITEST = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
@@ -81,4 +82,57 @@ export function outsideVitest(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'TEST' && k !== 'NODE_ENV'),
   );
+}
+
+/**
+ * What a test of killed Vitest runs must end afterwards, whatever happened:
+ * runs still going (their script's children first), worker processes that
+ * outlived them (found by the marker file only their run was given) and
+ * temporary directories. Call `cleanup` from `afterEach`.
+ */
+export function trackVitestRuns(): {
+  readonly runs: VitestRun[];
+  readonly workers: { pid: number; marker: string }[];
+  readonly temps: string[];
+  cleanup(): Promise<void>;
+} {
+  const runs: VitestRun[] = [];
+  const workers: { pid: number; marker: string }[] = [];
+  const temps: string[] = [];
+  return {
+    runs,
+    workers,
+    temps,
+    async cleanup() {
+      for (const run of runs.splice(0)) {
+        const pid = run.child.pid;
+        if (pid === undefined || run.child.exitCode !== null || run.child.signalCode !== null) continue;
+        for (const child of childPids(pid)) process.kill(child, 'SIGKILL');
+        run.child.kill('SIGKILL');
+        await run.done;
+      }
+      for (const { pid, marker } of workers.splice(0)) {
+        const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+        if (environ.includes(`CSPEC_FIXTURE_OUT=${marker}\0`)) process.kill(pid, 'SIGKILL');
+      }
+      for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value; past `ms`, throws with what Vitest printed. */
+export async function until<T>(
+  what: string,
+  run: VitestRun,
+  probe: () => Promise<T | undefined>,
+  ms = 120_000,
+  intervalMs = 100,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; Vitest printed:\n${run.output()}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

@@ -453,8 +453,9 @@ function wrapStartError(
           : `container could not start: ${(error as Error)?.message ?? String(error)}`,
         { cause: error },
       );
-  // Failures before anything ran (bad spec, image, name) need no log tail.
-  if (!details.logTail.trim() && details.exitCode === undefined) return base;
+  // Failures before anything ran (bad spec, image, name, a command the image lacks) need no log tail.
+  const nothingRan = details.exitCode === undefined || base.code === 'CSPEC_COMMAND_NOT_FOUND';
+  if (!details.logTail.trim() && nothingRan) return base;
   return new ContainerStartError(
     base.code,
     `container ${details.name} (${details.image}): ${base.message}`,
