@@ -51,19 +51,6 @@ describe('openHostDirs', () => {
     expect(await modeOf(join(base, 'run/kept'))).not.toBe('700');
   });
 
-  it('makes or tightens the subdirectories that hold layers and containers 0700 too', async () => {
-    const subs = ['lib/data/layers', 'lib/data/writable', 'lib/data/l', 'lib/data/blobs', 'run/containers'];
-    for (const dir of subs) {
-      await mkdir(join(base, dir), { recursive: true });
-      await chmod(join(base, dir), 0o755);
-    }
-    await openHostDirs(config());
-    for (const dir of subs) expect(await modeOf(join(base, dir)), dir).toBe('700');
-    await rm(join(base, 'lib/data/writable'), { recursive: true });
-    await openHostDirs(config());
-    expect(await modeOf(join(base, 'lib/data/writable'))).toBe('700');
-  });
-
   it('is idempotent', async () => {
     await openHostDirs(config());
     await openHostDirs(config());

@@ -14,7 +14,7 @@
  * as /dev/shm lets anyone create the tmpfs directory before cspec does.
  */
 import { chmod, lstat, mkdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { CspecError } from '../errors.js';
 
@@ -37,25 +37,6 @@ export async function openHostDirs(config: RuntimeConfig): Promise<void> {
     { path: config.tmpfsDir, role: 'tmpfs directory', env: 'CSPEC_TMPFS_DIR' },
   ];
   await Promise.all(dirs.map(openPrivateDir));
-  // Behind 0700 roots already; made (or tightened) 0700 as well so that a root loosened by
-  // hand (or an older install's 0755 tree) still keeps the content private.
-  await Promise.all(
-    [
-      ...DATA_CONTENT_DIRS.map((name) => join(config.dataDir, name)),
-      ...RUN_CONTENT_DIRS.map((name) => join(config.runDir, name)),
-    ].map(makePrivate),
-  );
-}
-
-/** Data-directory children that hold image or container content. */
-const DATA_CONTENT_DIRS = ['layers', 'l', 'writable', 'blobs', 'tmp', 'build-tmp', 'build-cache'];
-/** Run-directory children that hold container state (with each container's environment). */
-const RUN_CONTENT_DIRS = ['containers'];
-
-async function makePrivate(path: string): Promise<void> {
-  await mkdir(path, { mode: PRIVATE_DIR_MODE }).catch(() => {});
-  const info = await lstat(path).catch(() => undefined);
-  if (info?.isDirectory() && (info.mode & 0o7777) !== PRIVATE_DIR_MODE) await chmod(path, PRIVATE_DIR_MODE);
 }
 
 async function openPrivateDir(dir: HostDir): Promise<void> {
