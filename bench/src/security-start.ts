@@ -7,7 +7,7 @@
  * Goal (issue #14): at most 2 ms added to the library's median.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import {
   hostSeccompArch,
   kernelVersion,
 } from '../../packages/runtime/dist/sandbox/seccomp-profile.js';
+import { writeRuncBundle } from './runc-bundle.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -59,34 +60,13 @@ export async function securityStart(options: {
   const work = await mkdtemp(join(tmpdir(), 'cspec-bench-security-'));
   const host = { arch: hostSeccompArch(process.arch), kernel: kernelVersion(release()) };
   let n = 0;
-  const bundle = async (filtered: boolean) => {
-    const dir = join(work, `b${n++}`);
-    await Promise.all(['rootfs', 'upper', 'work'].map((d) => mkdir(join(dir, d), { recursive: true })));
-    await Promise.all(['hosts', 'hostname', 'resolv.conf'].map((f) => writeFile(join(dir, f), '')));
-    const config = buildOciConfig({
-      process: { args: ['true'], env: ['PATH=/usr/bin:/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [] },
-      hostname: 'bench',
-      rootPath: join(dir, 'rootfs'),
-      lowerDirs: image.layerDirs,
-      upperDir: join(dir, 'upper'),
-      workDir: join(dir, 'work'),
-      mounts: [],
-      etcFiles: {
-        hosts: join(dir, 'hosts'),
-        hostname: join(dir, 'hostname'),
-        resolvConf: join(dir, 'resolv.conf'),
-      },
-      netnsPath: undefined,
-      cgroupsPath: `/cspec-bench-security-${n}`,
-      resources: undefined,
-      swapLimitSupported: false,
-      labels: {},
-      openFilesLimit: 1024,
-      ...(filtered ? { seccomp: { profile: defaultSeccompProfile(), ...host } } : {}),
-    });
-    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-    return dir;
-  };
+  const bundle = (filtered: boolean) =>
+    writeRuncBundle(
+      join(work, `b${n++}`),
+      image.layerDirs,
+      `/cspec-bench-security-${n}`,
+      filtered ? { profile: defaultSeccompProfile(), ...host } : undefined,
+    );
   // Bundles for bare runc are prepared outside the timed section.
   const total = options.rounds + options.warmup;
   const filteredBundles: string[] = [];

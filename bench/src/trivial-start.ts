@@ -5,14 +5,14 @@
  * `node -e 0` runs alongside as the floor under any Node CLI.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
-import { buildOciConfig } from '../../packages/runtime/dist/sandbox/oci-config.js';
 import { ensureDocker, importIntoDocker } from './docker.js';
+import { writeRuncBundle } from './runc-bundle.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -44,33 +44,7 @@ export async function trivialStart(options: {
   await importIntoDocker(image.layerDirs[0]!, DOCKER_TAG);
   const work = await mkdtemp(join(tmpdir(), 'cspec-bench-'));
   let n = 0;
-  const runcBundle = async () => {
-    const dir = join(work, `b${n++}`);
-    await Promise.all(['rootfs', 'upper', 'work'].map((d) => mkdir(join(dir, d), { recursive: true })));
-    await Promise.all(['hosts', 'hostname', 'resolv.conf'].map((f) => writeFile(join(dir, f), '')));
-    const config = buildOciConfig({
-      process: { args: ['true'], env: ['PATH=/usr/bin:/bin'], cwd: '/', uid: 0, gid: 0, additionalGids: [] },
-      hostname: 'bench',
-      rootPath: join(dir, 'rootfs'),
-      lowerDirs: image.layerDirs,
-      upperDir: join(dir, 'upper'),
-      workDir: join(dir, 'work'),
-      mounts: [],
-      etcFiles: {
-        hosts: join(dir, 'hosts'),
-        hostname: join(dir, 'hostname'),
-        resolvConf: join(dir, 'resolv.conf'),
-      },
-      netnsPath: undefined,
-      cgroupsPath: `/cspec-bench-${n}`,
-      resources: undefined,
-      swapLimitSupported: false,
-      labels: {},
-      openFilesLimit: 1024,
-    });
-    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-    return dir;
-  };
+  const runcBundle = () => writeRuncBundle(join(work, `b${n++}`), image.layerDirs, `/cspec-bench-${n}`);
   // Bundles for bare runc are prepared outside the timed section.
   const bundles: string[] = [];
   for (let i = 0; i < options.rounds + options.warmup; i++) bundles.push(await runcBundle());
