@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,16 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** This process's open files under `dir`, deleted ones too. */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(join('/proc/self/fd', fd)).catch(() => '');
+    if (target.startsWith(`${dir}/`)) out.push(target);
+  }
+  return out;
+}
+
 describe('a full disk', () => {
   let dir: string;
   let disk: string;
@@ -50,6 +60,8 @@ describe('a full disk', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', disk]);
   });
   afterEach(async () => {
+    // A file the failed step left open (a download's reader) would keep the disk busy.
+    expect(await openFilesUnder(disk)).toEqual([]);
     execFileSync('umount', [disk]);
     await rm(dir, { recursive: true, force: true });
   });

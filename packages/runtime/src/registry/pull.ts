@@ -259,6 +259,7 @@ export async function pullImage(
   // A layer that is unpacked already still needs its blob when that is missing (save and push use it).
   // An image may list the same blob twice (empty layers): it is fetched once.
   const byDigest = new Map<string, Promise<void>>();
+  const readers: Promise<void>[] = [];
   const downloads = layerDescriptors.map((layer, i) => {
     let download = byDigest.get(layer.digest);
     if (!download) {
@@ -301,6 +302,8 @@ export async function pullImage(
         const input = growing
           ? growing.read()
           : createReadStream(ctx.blobs.path(layer.digest), { highWaterMark: READ_CHUNK });
+        // Its file is closed only after the reader ends: a failed pull waits for that, too.
+        readers.push(new Promise((resolve) => (input.closed ? resolve() : input.once('close', resolve))));
         const result = await unpackLayer(input, tree, {
           lowerDirs: [...dirs].reverse(),
           label,
@@ -329,6 +332,7 @@ export async function pullImage(
     // Stop the downloads still running and wait for them to remove their temp files.
     abort.abort(error);
     await Promise.allSettled(downloads);
+    await Promise.all(readers);
     throw error;
   }
   await ctx.blobs.ingest(Readable.from([manifest.bytes]), { expectedDigest: manifest.digest });

@@ -362,6 +362,31 @@ describe('unpackLayer', () => {
     expect(await readFile(join(dest, 'etc/keep'), 'utf8')).toBe('kept');
   });
 
+  it.each([
+    ['a plain', (b: Buffer) => b],
+    ['a gzip', (b: Buffer) => gzipSync(b)],
+  ])('ends the reading of %s input when the unpack fails before its end', async (_, encode) => {
+    // A layer still being downloaded: its reader holds a file open until it is ended.
+    const hostile = encode(await tarOf([{ name: 'a/.wh...', content: '' }]));
+    let ended = false;
+    async function* stillGrowing() {
+      try {
+        yield hostile.subarray(0, 512);
+        yield hostile.subarray(512);
+        // More is on its way: the reader waits at the end of what is written.
+        for (;;) yield await new Promise<Buffer>((resolve) => setTimeout(() => resolve(Buffer.alloc(0)), 5));
+      } finally {
+        ended = true;
+      }
+    }
+    const input = Readable.from(stillGrowing());
+    const error = await unpackLayer(input, dest, { lowerDirs: [] }).catch((e: unknown) => e);
+    expect(isCspecError(error)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(input.destroyed).toBe(true);
+    expect(ended).toBe(true);
+  });
+
   it('says clearly when the input is not a tar', async () => {
     const error = await unpack(Buffer.from('this is not a tar archive, just text'.repeat(40))).catch(
       (e: unknown) => e,

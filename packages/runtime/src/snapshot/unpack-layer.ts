@@ -360,7 +360,9 @@ export async function unpackLayer(
       entry.resume();
     }
   } catch (error) {
+    // Stopped before the end: the input (a download still being written, a file) is let go of too.
     tar.destroy();
+    input.destroy();
     if (error instanceof CspecError) throw error;
     if (options.signal?.aborted) throw options.signal.reason;
     // A full disk is not a damaged archive: the caller reports it as what it is.
