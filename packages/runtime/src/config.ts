@@ -34,6 +34,18 @@ export interface RuntimeConfig {
    * it must be the same for every process on the host).
    */
   readonly hostIpamDir: string;
+  /**
+   * Containers run in a user namespace that maps this user as root and its
+   * subordinate ids as everyone else (docs/rootless.md): the mode of every
+   * user but root, and of root with `CSPEC_ROOTLESS=1`.
+   */
+  readonly rootless: boolean;
+  /**
+   * A resource limit that this host cannot enforce (a rootless engine with
+   * no delegated cgroup) fails the start instead of a warning
+   * (`CSPEC_REQUIRE_LIMITS=1`).
+   */
+  readonly requireLimits: boolean;
 }
 
 export interface RegistryConfig {
@@ -64,13 +76,16 @@ export interface ConfigOverrides {
   readonly debianMirror?: string;
   readonly registry?: Partial<RegistryConfig>;
   readonly netnsPoolSize?: number;
+  readonly rootless?: boolean;
+  readonly requireLimits?: boolean;
 }
 
 export function resolveConfig(
   overrides: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
 ): RuntimeConfig {
-  const root = process.getuid?.() === 0;
+  const rootless = overrides.rootless ?? (process.getuid?.() !== 0 || env.CSPEC_ROOTLESS === '1');
+  const root = !rootless;
   const home = env.HOME ?? homedir();
   const dataDir =
     overrides.dataDir ??
@@ -96,6 +111,8 @@ export function resolveConfig(
     nodePath: process.execPath,
     netnsPoolSize: overrides.netnsPoolSize ?? poolSize(env.CSPEC_NETNS_POOL),
     hostIpamDir: root ? '/run/cspec-ipam' : join(runDir, 'host-ipam'),
+    rootless,
+    requireLimits: overrides.requireLimits ?? env.CSPEC_REQUIRE_LIMITS === '1',
     registry: {
       dockerHubMirror: env.CSPEC_REGISTRY_MIRROR || undefined,
       insecureRegistries: (env.CSPEC_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean),
