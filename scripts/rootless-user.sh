@@ -38,13 +38,14 @@ free_start() {
       END { if (!done) print s }'
 }
 
+# One block, free in both files, for whichever range is missing: uids and gids then match.
+start="$(free_start)"
 for kind in uid gid; do
   file="/etc/sub$kind"
   have="$(range_of "$file")"
   if [ -n "$have" ]; then
     echo "rootless-user: $user has sub${kind}s ${have%%:*}-$((${have%%:*} + ${have##*:} - 1)) in $file"
   else
-    start="$(free_start)"
     usermod "--add-sub${kind}s" "$start-$((start + 65535))" "$user"
     echo "rootless-user: added sub${kind}s $start-$((start + 65535)) for $user to $file"
   fi
