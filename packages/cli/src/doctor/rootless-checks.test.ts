@@ -89,7 +89,7 @@ describe('rootless section', () => {
       'sudo sysctl -w kernel.unprivileged_userns_clone=1',
     ],
     [
-      { apparmorRestrictUserns: '1\n' },
+      { apparmorRestrictUserns: '1\n', overlayProbe: { ok: false, error: 'mount: permission denied' } },
       {},
       'kernel.apparmor_restrict_unprivileged_userns is 1',
       'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
@@ -108,6 +108,13 @@ describe('rootless section', () => {
     if (fix.startsWith('sudo sysctl'))
       expect(userns?.fix).toContain('| sudo tee /etc/sysctl.d/60-cspec-userns.conf');
     expect(report.ok).toBe(false);
+  });
+
+  it("passes Ubuntu's AppArmor restriction when a profile lets unshare mount in a user namespace", () => {
+    const { report } = rootless({ apparmorRestrictUserns: '1\n' });
+    const userns = report.checks.find((c) => c.id === 'userns');
+    expect(userns?.ok).toBe(true);
+    expect(userns?.detail).toContain('a profile allows unshare');
   });
 
   it('prints the usermod command with a free range when the user has none', () => {
