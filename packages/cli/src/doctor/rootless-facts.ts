@@ -15,7 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Delegation } from '@cspec/runtime';
 import type { IdMapTool, ProbeResult, RootlessFacts } from './rootless-checks.js';
@@ -110,12 +110,13 @@ export interface RootlessFactsInput {
   readonly findDelegatedCgroup: ((options: { user: string }) => Delegation) | undefined;
 }
 
+/** The account's name (the subordinate files name users by name), through NSS; the uid if it has none. */
 function userName(uid: number): string {
-  for (const line of (read('/etc/passwd') ?? '').split('\n')) {
-    const [name, , id] = line.split(':');
-    if (name && Number(id) === uid) return name;
+  try {
+    return userInfo().username;
+  } catch {
+    return String(uid);
   }
-  return String(uid);
 }
 
 export function gatherRootlessFacts(input: RootlessFactsInput): RootlessFacts {

@@ -51,7 +51,8 @@ export interface DelegatedCgroup {
   readonly version: 1 | 2;
   /**
    * The directory relative to the cgroup mounts, starting with `/`: a
-   * container's `cgroupsPath` is `<path>/<name>`.
+   * container's `cgroupsPath` is `<path>/<name>`. `/` for root (which may
+   * write the whole tree, e.g. with CSPEC_ROOTLESS=1).
    */
   readonly path: string;
   /** The directory in each hierarchy (v1), or the one directory (v2). */
