@@ -208,6 +208,31 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     });
     expect(await readFile(join(upper!, '../opaque'), 'utf8')).toBe('usr/share/doc\n');
     expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);
+
+    // Mounted as a container's root (overlay with userxattr in the user namespace): owners, whiteout, opaque dir.
+    const [view] = await asUser([
+      {
+        op: 'mount',
+        layerDirs: [lower!, upper!],
+        work: join(dir, 'mount'),
+        paths: ['etc', 'usr/share/doc', 'etc/shadow', 'usr/bin/passwd', 'var/lib/postgresql/PG_VERSION'],
+      },
+    ]);
+    expect(view).toEqual({
+      ok: [
+        '== etc',
+        'shadow',
+        '== usr/share/doc',
+        'new',
+        '== etc/shadow',
+        '0:42 640',
+        '== usr/bin/passwd',
+        '0:0 4755',
+        '== var/lib/postgresql/PG_VERSION',
+        '999:999 600',
+        '',
+      ].join('\n'),
+    });
   });
 
   it('removes the images as the user, subordinate-owned files included, and leaves nothing', async () => {

@@ -9,13 +9,21 @@
 import { resolveConfig } from '../../packages/runtime/src/config.js';
 import { createImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { processUserNamespace } from '../../packages/runtime/src/rootless/process-namespace.js';
+import { overlayOptions } from '../../packages/runtime/src/sandbox/oci-config.js';
 
 export type StoreOperation =
   | { readonly op: 'import'; readonly file: string; readonly reference: string }
   | { readonly op: 'load'; readonly file: string }
   | { readonly op: 'layers'; readonly reference: string }
   | { readonly op: 'remove'; readonly reference: string }
-  | { readonly op: 'prune' };
+  | { readonly op: 'prune' }
+  /** Mounts the layers as a container's root is mounted (in the user namespace) and lists `paths` in it. */
+  | {
+      readonly op: 'mount';
+      readonly layerDirs: readonly string[];
+      readonly work: string;
+      readonly paths: readonly string[];
+    };
 
 export type OperationResult =
   | { readonly ok: unknown }
@@ -39,6 +47,32 @@ for (const operation of JSON.parse(process.argv[2] ?? '[]') as StoreOperation[])
         await store.remove(operation.reference);
         results.push({ ok: true });
         break;
+      case 'mount': {
+        const ns = await processUserNamespace();
+        const options = overlayOptions(
+          operation.layerDirs,
+          `${operation.work}/upper`,
+          `${operation.work}/work`,
+          {
+            userxattr: true,
+          },
+        );
+        const script =
+          'w=$1; o=$2; shift 2; mkdir -p "$w/upper" "$w/work" "$w/root" && mount -t overlay overlay -o "$o" "$w/root" || exit 1; ' +
+          'for p; do echo "== $p"; if [ -d "$w/root/$p" ]; then ls -A "$w/root/$p"; else stat -c "%u:%g %a" "$w/root/$p"; fi 2>&1; done; umount "$w/root"';
+        results.push({
+          ok: await ns.run([
+            'sh',
+            '-c',
+            script,
+            'mount',
+            operation.work,
+            options.join(','),
+            ...operation.paths,
+          ]),
+        });
+        break;
+      }
       case 'prune':
         results.push({ ok: await store.prune({ layerDirsInUse: new Set(), graceMs: 0 }) });
         break;
