@@ -41,6 +41,8 @@ export interface RootlessWorld {
   spawn(script: string, args?: readonly string[], env?: Readonly<Record<string, string>>): ChildProcess;
   /** The same, to its end. */
   run(script: string, args?: readonly string[], env?: Readonly<Record<string, string>>): Promise<Outcome>;
+  /** Any command line as the user, to its end. */
+  command(argv: readonly string[], env?: Readonly<Record<string, string>>): Promise<Outcome>;
   /** `cspec ...args` (the built CLI) as the user. */
   cli(args: readonly string[], env?: Readonly<Record<string, string>>): Promise<Outcome>;
   /** Removes the user's directories and the bind mount (not the user). */
@@ -131,6 +133,7 @@ export async function openRootlessWorld(user: RootlessUser): Promise<RootlessWor
     repo,
     spawn: (script, args = [], env) => asUser(nodeArgs(script, args), env),
     run: (script, args = [], env) => collect(asUser(nodeArgs(script, args), env)),
+    command: (argv, env) => collect(asUser(argv, env)),
     cli: (args, env) =>
       collect(asUser([process.execPath, join(repo, 'packages/cli/dist/bin.js'), ...args], env)),
     async close() {
