@@ -8,7 +8,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
+import { createBuildCache } from '../../packages/runtime/src/image/build/build-cache.js';
+import { buildDockerfile } from '../../packages/runtime/src/image/build/builder.js';
 import { createImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { processUserNamespace } from '../../packages/runtime/src/rootless/process-namespace.js';
 import { overlayOptions } from '../../packages/runtime/src/sandbox/oci-config.js';
@@ -22,6 +25,8 @@ export type StoreOperation =
   | { readonly op: 'layers'; readonly reference: string }
   | { readonly op: 'remove'; readonly reference: string }
   | { readonly op: 'prune' }
+  /** A Dockerfile build without RUN steps (no containers): COPY, ADD, WORKDIR. */
+  | { readonly op: 'build'; readonly context: string; readonly tag: string }
   /** util/remove-tree.ts's removeTree, as teardown and the store remove things. */
   | { readonly op: 'removeTree'; readonly path: string }
   /**
@@ -132,6 +137,20 @@ for (const operation of JSON.parse(process.argv[2] ?? '[]') as StoreOperation[])
         );
         await new Promise((resolve) => file.end(resolve));
         results.push({ ok: true });
+        break;
+      }
+      case 'build': {
+        const { dataDir } = resolveConfig();
+        const result = await buildDockerfile(
+          {
+            images: store,
+            cache: createBuildCache(join(dataDir, 'build-cache')),
+            tmpDir: join(dataDir, 'build-tmp'),
+            runStep: () => Promise.reject(new Error('no RUN steps here')),
+          },
+          { context: operation.context, tag: operation.tag },
+        );
+        results.push({ ok: result.reference });
         break;
       }
       case 'removeTree':
