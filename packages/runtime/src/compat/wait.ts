@@ -25,7 +25,7 @@ export class WaitStrategy {
   }
 
   /**
-   * Deadline for the whole start (image, start and readiness): cspec has one
+   * Deadline for the whole start (start and readiness, after the image is built or pulled): cspec has one
    * deadline per container. A timeout set on the container wins over this one.
    */
   withStartupTimeout(startupTimeoutMs: number): this {

@@ -118,7 +118,7 @@ export interface ContainerSpec {
   readonly labels?: Readonly<Record<string, string>>;
   /** Readiness; @default none (started means running) */
   readonly wait?: WaitSpec;
-  /** One deadline for image preparation, start and readiness. @default 60_000 */
+  /** One deadline for the start and readiness, once the image is in the store (building or pulling it is not counted). @default 60_000 */
   readonly startupTimeoutMs?: number;
   /** Where the writable layer lives. @default 'tmpfs' */
   readonly writableLayer?: 'tmpfs' | 'disk';

@@ -102,9 +102,11 @@ const RESOLV_CONF = [
 ].join('\n');
 
 /**
- * Creates, starts and waits for a container. One deadline covers image
- * preparation, start and readiness; on any failure everything created so far
- * is removed and the error carries the last log lines.
+ * Creates, starts and waits for a container. Once its image is in the store
+ * (built or pulled first, which only the caller's signal ends: a first build
+ * of a service image takes minutes), one deadline covers the init cache,
+ * start and readiness; on any failure everything created so far is removed
+ * and the error carries the last log lines.
  */
 export async function startContainer(
   ctx: EngineContext,
@@ -112,8 +114,6 @@ export async function startContainer(
   options: StartOptions,
 ): Promise<NativeContainer> {
   const spec = validateSpec(input);
-  const deadline = AbortSignal.timeout(spec.startupTimeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   await checkBindSources(spec);
   // A profile file that cannot be read or parsed fails here, before anything exists.
   const security = resolveSecurityOptions(spec.securityOpt);
@@ -122,6 +122,18 @@ export async function startContainer(
   // `DEBUG=cspec:timing`: where the milliseconds of a start go, one line per container.
   const marks: [string, number][] = [['begin', performance.now()]];
   const mark = (what: string) => timing.enabled && marks.push([what, performance.now()]);
+  const base = await ctx.images
+    .resolve(spec.image, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    })
+    .catch((error: unknown) => {
+      if (!options.signal?.aborted || isCspecError(error, 'CSPEC_ABORTED')) throw error;
+      throw abortError(options.signal, `starting ${spec.image} (${phase})`);
+    });
+  mark('image');
+  const deadline = AbortSignal.timeout(spec.startupTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   // Whoever ended the start — the caller or the startup deadline — the error names the phase.
   const deadlineError = (error: unknown): unknown => {
     if (options.signal?.aborted) {
@@ -138,12 +150,6 @@ export async function startContainer(
     }
     return error;
   };
-  const base = await ctx.images
-    .resolve(spec.image, { signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
-    .catch((error: unknown) => {
-      throw deadlineError(error);
-    });
-  mark('image');
   phase = 'preparing the init cache';
   const fromCache = await options.initCache?.(spec, base, signal).catch((error: unknown) => {
     throw deadlineError(error);
