@@ -10,7 +10,6 @@ import { PRIVATE_DIR_MODE } from '../engine/host-dirs.js';
 import { INIT_CACHE_LABELS, type InitCacheHit } from '../engine/init-cache.js';
 import { abortError, ContainerStartError, CspecError, isCspecError } from '../errors.js';
 import type { ResolvedImage } from '../image/types.js';
-import { createPortForwarder } from '../network/port-forwarder.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { readAccountFiles } from '../sandbox/image-accounts.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
@@ -253,7 +252,7 @@ export async function startContainer(
       } else {
         const ports: Record<string, number> = {};
         for (const p of spec.ports) {
-          const forward = await createPortForwarder({
+          const forward = await ctx.network.publishPort({
             targetHost: net.ipAddress,
             targetPort: p.container,
             ...(p.host ? { hostPort: p.host } : {}),

@@ -13,6 +13,11 @@ const debug = createDebug('cspec:network');
 export interface IpOptions {
   /** Run inside this named network namespace (`ip -n NAME`). */
   readonly netns?: string;
+  /**
+   * A command line that runs its arguments somewhere else, `ip` after it:
+   * `nsenter ... --` enters a rootless engine's namespaces (rootless-net-host.ts).
+   */
+  readonly prefix?: readonly string[];
   /** Keep going after a failing command in a batch (`ip -force`); the exit status still reports it. */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
@@ -30,13 +35,19 @@ export interface IpResult {
  * few ms), and the abort is reported after. Killing it mid-way could create
  * a namespace or link after the caller's cleanup looked for it.
  */
-export function runIpRaw(args: readonly string[], stdin?: string, signal?: AbortSignal): Promise<IpResult> {
+export function runIpRaw(
+  args: readonly string[],
+  stdin?: string,
+  signal?: AbortSignal,
+  prefix: readonly string[] = [],
+): Promise<IpResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortError(signal, `ip ${args.join(' ')}`));
       return;
     }
-    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, ...rest] = [...prefix, 'ip', ...args] as [string, ...string[]];
+    const child = spawn(file, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
     const output = captureOutput(child);
     child.stdin.on('error', () => {
       // ip exited before reading everything; its exit status and stderr tell why.
@@ -45,10 +56,11 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
         reject(
-          new CspecError('CSPEC_HOST_UNSUPPORTED', 'the `ip` command (iproute2) is not installed', {
-            cause: error,
-            hint: 'apt-get install -y iproute2',
-          }),
+          new CspecError(
+            'CSPEC_HOST_UNSUPPORTED',
+            `the \`${file}\` command (${file === 'ip' ? 'iproute2' : 'util-linux'}) is not installed`,
+            { cause: error, hint: `apt-get install -y ${file === 'ip' ? 'iproute2' : 'util-linux'}` },
+          ),
         );
       } else {
         reject(
@@ -86,7 +98,7 @@ function globalArgs(options: IpOptions): string[] {
 export async function runIp(args: readonly string[], options: IpOptions = {}): Promise<string> {
   const argv = [...globalArgs(options), ...args];
   debug('ip %s', argv.join(' '));
-  const result = await runIpRaw(argv, undefined, options.signal);
+  const result = await runIpRaw(argv, undefined, options.signal, options.prefix);
   if (result.exitCode !== 0) throw failure(`ip ${argv.join(' ')}`, result);
   return result.stdout;
 }
@@ -96,7 +108,7 @@ export async function runIpBatch(commands: readonly string[], options: IpOptions
   if (commands.length === 0) return '';
   const argv = [...globalArgs(options), '-batch', '-'];
   debug('ip %s <<\n  %s', argv.join(' '), commands.join('\n  '));
-  const result = await runIpRaw(argv, `${commands.join('\n')}\n`, options.signal);
+  const result = await runIpRaw(argv, `${commands.join('\n')}\n`, options.signal, options.prefix);
   if (result.exitCode !== 0) {
     throw failure(`ip ${argv.join(' ')} with commands [${commands.join('; ')}]`, result);
   }

@@ -1,0 +1,168 @@
+/**
+ * Runs as an unprivileged user (test/rootless/network.test.ts starts it with
+ * runuser): drives the rootless network code directly, with stand-ins for
+ * containers — namespaces made by the network manager, a TCP server started in
+ * them through the user namespace. Prints one JSON line per step on stdout;
+ * reads a line on stdin before tearing everything down.
+ *
+ *   network-driver.ts publish   one namespace with a published port
+ *   network-driver.ts network   two namespaces on a user-defined network; b dials a by alias and name
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { resolveConfig } from '../../packages/runtime/src/config.js';
+import { isListeningInside } from '../../packages/runtime/src/network/container-port-probe.js';
+import { createNetworkManager } from '../../packages/runtime/src/network/network-manager.js';
+import type { PortForwarder } from '../../packages/runtime/src/network/port-forwarder.js';
+import { netnsDir } from '../../packages/runtime/src/network/rootless-net-host.js';
+import { processUserNamespace } from '../../packages/runtime/src/rootless/process-namespace.js';
+
+const scenario = process.argv[2];
+const config = resolveConfig();
+const manager = createNetworkManager(config);
+const ns = await processUserNamespace();
+const hostsDir = join(config.runDir, 'hosts');
+await mkdir(hostsDir, { recursive: true });
+
+const report = (step: string, data: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ step, ...data })}\n`);
+
+const id = () => randomBytes(32).toString('hex');
+const servers: ChildProcess[] = [];
+
+/** A TCP server on 0.0.0.0:8080 in the namespace `netnsPath`, answering `hello from NAME`. */
+async function serveIn(netnsPath: string, name: string): Promise<void> {
+  const script = `require('net').createServer((s) => s.end('hello from ${name}\\n')).listen(8080, '0.0.0.0')`;
+  const [file, ...args] = ns.enterArgs(['nsenter', `--net=${netnsPath}`, process.execPath, '-e', script]);
+  const child = spawn(file, args, { stdio: 'ignore' });
+  servers.push(child);
+  // nsenter execs: the pid ends up the server's own.
+  for (let i = 0; !(await isListeningInside(child.pid!, 8080)); i++) {
+    if (child.exitCode !== null || i > 1000) throw new Error(`server in ${netnsPath} did not start`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Runs node in `netnsPath` with `hostsFile` over /etc/hosts, as a container sees them; its stdout. */
+function runInView(netnsPath: string, hostsFile: string, script: string): Promise<string> {
+  const [file, ...args] = ns.enterArgs([
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    'mount --bind "$1" /etc/hosts && exec nsenter --net="$2" "$3" -e "$4"',
+    'sh',
+    hostsFile,
+    netnsPath,
+    process.execPath,
+    script,
+  ]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
+  });
+}
+
+const dial = (host: string) =>
+  `require('net').connect(8080, '${host}').setTimeout(5000, () => { console.error('timed out'); process.exit(1); }).on('data', (d) => { process.stdout.write(d); process.exit(0); }).on('error', (e) => { console.error(e.message); process.exit(1); })`;
+
+async function waitForLine(): Promise<void> {
+  const lines = createInterface({ input: process.stdin });
+  await new Promise<void>((resolve) => {
+    lines.once('line', () => resolve());
+    lines.once('close', () => resolve());
+  });
+  lines.close();
+}
+
+const setups: Awaited<ReturnType<typeof manager.setupContainer>>[] = [];
+const forwards: PortForwarder[] = [];
+const networks: string[] = [];
+try {
+  if (scenario === 'publish') {
+    const t0 = performance.now();
+    const setup = await manager.setupContainer({
+      containerId: id(),
+      name: 'c1',
+      hostname: 'c1',
+      hostsFile: join(hostsDir, 'c1'),
+      publishesPorts: true,
+      networks: [],
+    });
+    setups.push(setup);
+    const t1 = performance.now();
+    await serveIn(setup.netnsPath!, 'c1');
+    const t2 = performance.now();
+    const first = await manager.publishPort({ targetHost: setup.ipAddress!, targetPort: 8080 });
+    forwards.push(first);
+    const t3 = performance.now();
+    const second = await manager.publishPort({ targetHost: setup.ipAddress!, targetPort: 8080 });
+    forwards.push(second);
+    const t4 = performance.now();
+    report('published', {
+      ports: [first.hostPort, second.hostPort],
+      netnsPath: setup.netnsPath,
+      ipAddress: setup.ipAddress,
+      ms: { setup: t1 - t0, server: t2 - t1, firstPort: t3 - t2, secondPort: t4 - t3 },
+    });
+  } else if (scenario === 'network') {
+    const name = `rlnet-${randomBytes(3).toString('hex')}`;
+    await manager.createNetwork(name);
+    networks.push(name);
+    const t0 = performance.now();
+    for (const [member, aliases] of [
+      ['a', ['db']],
+      ['b', []],
+    ] as const) {
+      setups.push(
+        await manager.setupContainer({
+          containerId: id(),
+          name: member,
+          hostname: member,
+          hostsFile: join(hostsDir, member),
+          publishesPorts: false,
+          networks: [{ network: name, aliases: [...aliases] }],
+        }),
+      );
+    }
+    const t1 = performance.now();
+    await serveIn(setups[0]!.netnsPath!, 'a');
+    const byAlias = await runInView(setups[1]!.netnsPath!, join(hostsDir, 'b'), dial('db'));
+    const byName = await runInView(setups[1]!.netnsPath!, join(hostsDir, 'b'), dial('a'));
+    report('reached', {
+      network: name,
+      byAlias,
+      byName,
+      addresses: setups.map((s) => s.ipAddress),
+      listed: (await manager.listNetworks()).map((n) => n.name),
+      ms: { twoSetups: t1 - t0 },
+    });
+  } else {
+    throw new Error(`unknown scenario ${scenario}`);
+  }
+  await waitForLine();
+} catch (error) {
+  report('failed', { message: (error as Error).stack ?? String(error) });
+} finally {
+  for (const s of servers) s.kill('SIGKILL');
+  await Promise.all(forwards.map((f) => f.close()));
+  for (const s of setups) await manager.teardownContainer(s.state);
+  for (const n of networks) await manager.removeNetwork(n);
+  await manager.close();
+  const netns = existsSync(netnsDir(config)) ? readdirSync(netnsDir(config)) : [];
+  report('closed', { netns });
+}
