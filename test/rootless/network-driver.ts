@@ -5,17 +5,20 @@
  * them through the user namespace. Prints one JSON line per step on stdout;
  * reads a line on stdin before tearing everything down.
  *
- *   network-driver.ts publish   one namespace with a published port
+ *   network-driver.ts publish   one namespace with two published ports; a taken host port fails
  *   network-driver.ts network   two namespaces on a user-defined network; b dials a by alias and name
+ *   network-driver.ts sweep     a sweep that takes every owner for dead
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
+import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { isListeningInside } from '../../packages/runtime/src/network/container-port-probe.js';
+import { runIp } from '../../packages/runtime/src/network/ip-command.js';
 import { createNetworkManager } from '../../packages/runtime/src/network/network-manager.js';
 import type { PortForwarder } from '../../packages/runtime/src/network/port-forwarder.js';
 import { netnsDir } from '../../packages/runtime/src/network/rootless-net-host.js';
@@ -77,6 +80,27 @@ function runInView(netnsPath: string, hostsFile: string, script: string): Promis
   });
 }
 
+/** This process's children running `pattern` (the port forwarder). */
+function children(pattern: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
+        return Number(ppid) === process.pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(pattern);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The routes of the rootless network namespace. */
+async function rlRoutes(): Promise<string> {
+  const rl = readdirSync(netnsDir(config)).find((n) => n.startsWith(`rl-${ns.pid}-`) && !n.endsWith('.sys'))!;
+  return runIp(['route'], { prefix: ns.enterArgs(['nsenter', `--net=${join(netnsDir(config), rl)}`, '--']) });
+}
+
 const dial = (host: string) =>
   `require('net').connect(8080, '${host}').setTimeout(5000, () => { console.error('timed out'); process.exit(1); }).on('data', (d) => { process.stdout.write(d); process.exit(0); }).on('error', (e) => { console.error(e.message); process.exit(1); })`;
 
@@ -113,10 +137,21 @@ try {
     const second = await manager.publishPort({ targetHost: setup.ipAddress!, targetPort: 8080 });
     forwards.push(second);
     const t4 = performance.now();
+    const taken = await manager
+      .publishPort({ targetHost: setup.ipAddress!, targetPort: 8080, hostPort: first.hostPort })
+      .then(
+        () => 'published',
+        (error: unknown) => (isCspecError(error) ? error.code : String(error)),
+      );
     report('published', {
       ports: [first.hostPort, second.hostPort],
+      taken,
       netnsPath: setup.netnsPath,
       ipAddress: setup.ipAddress,
+      holder: ns.pid,
+      server: servers[0]!.pid,
+      forwarder: children('rootless-port-forwarder-main'),
+      routes: await rlRoutes(),
       ms: { setup: t1 - t0, server: t2 - t1, firstPort: t3 - t2, secondPort: t4 - t3 },
     });
   } else if (scenario === 'network') {
@@ -149,12 +184,16 @@ try {
       byName,
       addresses: setups.map((s) => s.ipAddress),
       listed: (await manager.listNetworks()).map((n) => n.name),
+      routes: await rlRoutes(),
       ms: { twoSetups: t1 - t0 },
     });
+  } else if (scenario === 'sweep') {
+    const { removed } = await manager.sweep({ container: () => false, session: async () => false });
+    report('swept', { removed });
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }
-  await waitForLine();
+  if (scenario !== 'sweep') await waitForLine();
 } catch (error) {
   report('failed', { message: (error as Error).stack ?? String(error) });
 } finally {

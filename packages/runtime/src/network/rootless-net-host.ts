@@ -16,7 +16,7 @@
  *   namespace, which dials the container's address (rootless-port-forwarder.ts).
  * Nothing of it is visible on the host, and no traffic leaves the machine.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
@@ -24,7 +24,7 @@ import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
 import { processUserNamespace } from '../rootless/process-namespace.js';
 import type { UserNamespace } from '../rootless/user-namespace.js';
-import { isProcessAlive, readStartTime } from '../util/process-identity.js';
+import { readStartTime } from '../util/process-identity.js';
 import { runIpBatch } from './ip-command.js';
 import { bridgeCommands, type NetHost, randomMac } from './net-host.js';
 import { listenOnLoopback } from './port-forwarder.js';
@@ -49,6 +49,17 @@ const opening = new Map<string, Promise<RootlessNetwork>>();
 const opened = new Map<string, RootlessNetwork>();
 
 const RL_FILE = /^rl-(\d+)-(\d+)(\.sys)?$/;
+
+/** Whether the holder `pid` that started at `startTime` still runs (an exited one waiting to be reaped does not). */
+function holderRuns(pid: number, startTime: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && fields[19] === startTime;
+  } catch {
+    return false;
+  }
+}
 
 export function netnsDir(config: Pick<RuntimeConfig, 'runDir'>): string {
   return join(config.runDir, 'netns');
@@ -243,7 +254,7 @@ export function createRootlessNetHost(config: RuntimeConfig, options: RootlessNe
       let removed = 0;
       for (const name of await readdir(dir).catch(() => [] as string[])) {
         const m = RL_FILE.exec(name);
-        if (!m || isProcessAlive({ pid: Number(m[1]), startTime: m[2]! })) continue;
+        if (!m || holderRuns(Number(m[1]), m[2]!)) continue;
         // A dead holder's: its mounts went with its mount namespace, only the empty file or dir is left.
         await rm(join(dir, name), { recursive: true, force: true }).then(
           () => removed++,

@@ -1,0 +1,239 @@
+/**
+ * Rootless networking as the unprivileged user `cspecrl` (skipped where that
+ * user does not exist): network-driver.ts runs as the user through runuser,
+ * with a private run directory, and drives the network manager directly —
+ * namespaces made by it, a TCP server started in one of them through the
+ * user namespace standing in for a container. The checks run from the host:
+ * a published port answers on 127.0.0.1, members of a network reach each
+ * other by name and alias, nothing routes out of the rootless namespace, and
+ * nothing of the user's is left (processes, namespace files, records) once
+ * the driver ends — or is killed and a sweep has run.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { fetchText } from '../network/helpers.js';
+
+const USER = 'cspecrl';
+const REPO = join(import.meta.dirname, '../..');
+const DRIVER = join(import.meta.dirname, 'network-driver.ts');
+
+function userIds(): { uid: number; gid: number } | undefined {
+  const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', USER], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+}
+const ids = userIds();
+
+interface Step {
+  readonly step: string;
+  readonly [key: string]: unknown;
+}
+
+/** A driver run as the user: its steps as they come, and a line on stdin to end it. */
+interface DriverRun {
+  readonly child: ChildProcess;
+  next(): Promise<Step>;
+  finish(): Promise<Step[]>;
+}
+
+describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
+  const { uid, gid } = ids ?? { uid: 0, gid: 0 };
+  let dir: string;
+  const runDir = () => join(dir, 'run');
+  const running: ChildProcess[] = [];
+
+  /** The user's processes started by this test (their environment names the test's directory). */
+  const ownProcesses = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return (
+            readFileSync(`/proc/${p}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1] === String(uid) &&
+            readFileSync(`/proc/${p}/environ`, 'utf8').includes(dir)
+          );
+        } catch {
+          return false;
+        }
+      })
+      .map((p) => `${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`);
+
+  /** Files under the run directory, less the hosts files the driver writes and the address pools' hints. */
+  const filesLeft = (): string[] => {
+    const out: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else out.push(relative(runDir(), p));
+      }
+    };
+    if (existsSync(runDir())) walk(runDir());
+    return out.filter((f) => !f.startsWith('hosts/') && !f.endsWith('/.last'));
+  };
+
+  function drive(scenario: string): DriverRun {
+    const child = spawn(
+      'runuser',
+      [
+        '-u',
+        USER,
+        '--',
+        'env',
+        `HOME=/home/${USER}`,
+        `CSPEC_RUN_DIR=${runDir()}`,
+        `CSPEC_DATA_DIR=${join(dir, 'data')}`,
+        process.execPath,
+        '--import',
+        'tsx',
+        DRIVER,
+        scenario,
+      ],
+      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    running.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    const lines = createInterface({ input: child.stdout! });
+    const queue: Step[] = [];
+    const waiting: ((s: Step) => void)[] = [];
+    lines.on('line', (line) => {
+      const step = JSON.parse(line) as Step;
+      const w = waiting.shift();
+      if (w) w(step);
+      else queue.push(step);
+    });
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const next = () =>
+      queue.length > 0
+        ? Promise.resolve(queue.shift()!)
+        : Promise.race([
+            new Promise<Step>((resolve) => waiting.push(resolve)),
+            exited.then(() => ({ step: 'exited', stderr }) as Step),
+          ]);
+    return {
+      child,
+      next,
+      async finish() {
+        child.stdin!.end('done\n');
+        await exited;
+        return queue.splice(0);
+      },
+    };
+  }
+
+  /** Whether process `pid` runs (one that exited and waits for init to reap it does not). */
+  const runs = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+
+  /** Polls for up to 5 s until none of the test's processes of the user is left; what is left. */
+  async function processesGone(): Promise<string[]> {
+    for (let i = 0; i < 100 && ownProcesses().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    return ownProcesses();
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp('/tmp/cspec-rootless-net-');
+    await chown(dir, uid, gid);
+    await chmod(dir, 0o700);
+  });
+
+  afterEach(async () => {
+    for (const c of running.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a published port answers on 127.0.0.1 of the host; a taken port is refused; nothing is left', async () => {
+    const run = drive('publish');
+    const published = await run.next();
+    expect(published.step, JSON.stringify(published)).toBe('published');
+    const ports = published.ports as number[];
+    for (const port of ports) expect(await fetchText('127.0.0.1', port)).toBe('hello from c1\n');
+    expect(published.taken).toBe('CSPEC_INVALID_SPEC');
+    // The rootless namespace routes nowhere but to its own links: no default route, nothing leaves.
+    expect(published.routes).not.toMatch(/default/);
+    // Its links are not on the host.
+    const link = `cs${String(published.netnsPath).split('/').pop()!.slice(2, 12)}`;
+    expect(existsSync(`/sys/class/net/${link}`)).toBe(false);
+    expect(published.forwarder).toHaveLength(1);
+
+    const closed = await run.finish();
+    expect(closed.at(-1)).toMatchObject({ step: 'closed' });
+    expect(await processesGone()).toEqual([]);
+    // The rootless namespace's files (empty now, its holder gone) wait for a sweep; nothing else is left.
+    expect(
+      filesLeft().every((f) => /^netns\/rl-\d+-\d+$/.test(f)),
+      filesLeft().join(' '),
+    ).toBe(true);
+    const swept = drive('sweep');
+    expect(await swept.next()).toMatchObject({ step: 'swept' });
+    await swept.finish();
+    expect(filesLeft()).toEqual([]);
+    expect(await processesGone()).toEqual([]);
+  });
+
+  test('two members of a network reach each other by alias and by name', async () => {
+    const run = drive('network');
+    const reached = await run.next();
+    expect(reached.step, JSON.stringify(reached)).toBe('reached');
+    expect(reached).toMatchObject({ byAlias: 'hello from a\n', byName: 'hello from a\n' });
+    expect(reached.listed).toEqual([reached.network]);
+    expect(reached.routes).not.toMatch(/default/);
+    // The network's bridge is in the rootless namespace, not on the host.
+    const record = JSON.parse(
+      readFileSync(join(runDir(), 'networks', `${String(reached.network)}.json`), 'utf8'),
+    ) as { bridge: string };
+    expect(existsSync(`/sys/class/net/${record.bridge}`)).toBe(false);
+
+    await run.finish();
+    expect(await processesGone()).toEqual([]);
+    const swept = drive('sweep');
+    expect(await swept.next()).toMatchObject({ step: 'swept' });
+    await swept.finish();
+    expect(filesLeft()).toEqual([]);
+  });
+
+  test('the port forwarder ends when its owner is killed; a sweep removes what the owner left', async () => {
+    const run = drive('publish');
+    const published = await run.next();
+    expect(published.step, JSON.stringify(published)).toBe('published');
+    const port = (published.ports as number[])[0]!;
+    expect(await fetchText('127.0.0.1', port)).toBe('hello from c1\n');
+    const [forwarder] = published.forwarder as number[];
+
+    // runuser's child: the driver itself.
+    const driver = Number(
+      spawnSync('pgrep', ['-P', String(run.child.pid), '-u', USER], { encoding: 'utf8' }).stdout.trim(),
+    );
+    process.kill(driver, 'SIGKILL');
+    // The stand-in server is not a container (no runtime ends it with its owner): the test does.
+    process.kill(published.server as number, 'SIGKILL');
+    expect(await processesGone()).toEqual([]);
+    expect(runs(forwarder!)).toBe(false);
+    expect(runs(published.holder as number)).toBe(false);
+    // Nothing listens on the port any more.
+    await expect(fetchText('127.0.0.1', port, 1000)).rejects.toThrow(/ECONNREFUSED/);
+
+    const swept = drive('sweep');
+    expect(await swept.next()).toMatchObject({ step: 'swept' });
+    await swept.finish();
+    expect(filesLeft()).toEqual([]);
+    expect(await processesGone()).toEqual([]);
+  });
+});
