@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CgroupDriver } from './driver.js';
+import { createUndelegatedDriver } from './undelegated-driver.js';
 import { createV1Driver } from './v1-driver.js';
 import { createV2Driver } from './v2-driver.js';
 
@@ -25,15 +26,31 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
 }
 
 /** Chooses the driver for a host from its cgroup mounts. */
-export function driverForMounts(mounts: readonly CgroupMount[], root = '/sys/fs/cgroup'): CgroupDriver {
-  const v1 = mounts.filter((m) => m.fsType === 'cgroup' && m.mountPoint.startsWith(`${root}/`));
-  const v2 = mounts.find((m) => m.fsType === 'cgroup2');
-  if (v1.length === 0 && v2) return createV2Driver({ root: v2.mountPoint });
-  const hierarchies = v1.map((m) => m.mountPoint.slice(root.length + 1));
-  if (v2) return createV1Driver({ root, hierarchies, mode: 'hybrid', unified: v2.mountPoint });
-  return createV1Driver({ root, hierarchies, mode: 'v1' });
+export interface DriverOptions {
+  /**
+   * Rootless: the subtree delegated to the user (`/user`), or null when none
+   * is: containers then get no cgroup and no limits (undelegated-driver.ts).
+   * Undefined: root, the whole tree.
+   */
+  readonly base?: string | null;
 }
 
-export function detectCgroupDriver(): CgroupDriver {
-  return driverForMounts(parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')));
+export function driverForMounts(
+  mounts: readonly CgroupMount[],
+  root = '/sys/fs/cgroup',
+  options: DriverOptions = {},
+): CgroupDriver {
+  const v1 = mounts.filter((m) => m.fsType === 'cgroup' && m.mountPoint.startsWith(`${root}/`));
+  const v2 = mounts.find((m) => m.fsType === 'cgroup2');
+  const mode = v1.length === 0 && v2 ? 'v2' : v2 ? 'hybrid' : 'v1';
+  if (options.base === null) return createUndelegatedDriver(mode);
+  const base = options.base === undefined ? {} : { base: options.base };
+  if (mode === 'v2' && v2) return createV2Driver({ root: v2.mountPoint, ...base });
+  const hierarchies = v1.map((m) => m.mountPoint.slice(root.length + 1));
+  if (v2) return createV1Driver({ root, hierarchies, mode: 'hybrid', unified: v2.mountPoint, ...base });
+  return createV1Driver({ root, hierarchies, mode: 'v1', ...base });
+}
+
+export function detectCgroupDriver(options: DriverOptions = {}): CgroupDriver {
+  return driverForMounts(parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')), undefined, options);
 }

@@ -7,8 +7,13 @@ export type CgroupMode = 'v1' | 'hybrid' | 'v2';
 
 export interface CgroupDriver {
   readonly mode: CgroupMode;
-  /** Value for the OCI config's `linux.cgroupsPath`. */
-  pathFor(containerId: string): string;
+  /**
+   * Whether containers get a cgroup of their own, and so memory, CPU and pids
+   * limits (false: a rootless engine that no cgroup was delegated to).
+   */
+  readonly limits: boolean;
+  /** Value for the OCI config's `linux.cgroupsPath`; undefined: the runtime makes none. */
+  pathFor(containerId: string): string | undefined;
   /** How many processes the kernel's OOM killer killed in the container's cgroup. */
   oomKillCount(containerId: string): Promise<number>;
   /** Ids of containers that have a cgroup (what leak checks look at). */

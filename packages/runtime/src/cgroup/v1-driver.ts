@@ -17,25 +17,29 @@ export function createV1Driver(options: {
   readonly mode: Extract<CgroupMode, 'v1' | 'hybrid'>;
   /** The v2 tree of a hybrid host, where runc also creates the cgroup. */
   readonly unified?: string;
+  /** The subtree containers' cgroups go in (`/user` delegated to a rootless user); default the root. */
+  readonly base?: string;
 }): CgroupDriver {
   const { root, hierarchies, mode, unified } = options;
+  const base = options.base ?? '';
   const dirs = (id: string) => {
-    const all = hierarchies.map((h) => `${root}/${h}/${cgroupName(id)}`);
-    if (unified) all.push(`${unified}/${cgroupName(id)}`);
+    const all = hierarchies.map((h) => `${root}/${h}${base}/${cgroupName(id)}`);
+    if (unified && !base) all.push(`${unified}/${cgroupName(id)}`);
     return all;
   };
   return {
     mode,
-    pathFor: (id) => `/${cgroupName(id)}`,
+    limits: true,
+    pathFor: (id) => `${base}/${cgroupName(id)}`,
     async oomKillCount(id) {
       return parseOomKillCount(
-        (await readTextIfExists(`${root}/memory/${cgroupName(id)}/memory.oom_control`)) ?? '',
+        (await readTextIfExists(`${root}/memory${base}/${cgroupName(id)}/memory.oom_control`)) ?? '',
       );
     },
     async list() {
       const ids = new Set<string>();
       for (const h of hierarchies) {
-        for (const name of await listDirNames(`${root}/${h}`)) {
+        for (const name of await listDirNames(`${root}/${h}${base}`)) {
           if (name.startsWith(CGROUP_PREFIX)) ids.add(name.slice(CGROUP_PREFIX.length));
         }
       }

@@ -3,12 +3,18 @@ import { killAndRemoveCgroupDir, listDirNames, readTextIfExists } from './cgroup
 import { CGROUP_PREFIX, type CgroupDriver, cgroupName, parseOomKillCount } from './driver.js';
 
 /** cgroup v2 (unified): one tree; `cgroup.kill` (Linux 5.14+) ends a whole subtree at once. */
-export function createV2Driver(options: { readonly root: string }): CgroupDriver {
-  const { root } = options;
+export function createV2Driver(options: {
+  readonly root: string;
+  /** The subtree containers' cgroups go in (one delegated to a rootless user); default the root. */
+  readonly base?: string;
+}): CgroupDriver {
+  const base = options.base ?? '';
+  const root = `${options.root}${base}`;
   const dir = (id: string) => `${root}/${cgroupName(id)}`;
   return {
     mode: 'v2',
-    pathFor: (id) => `/${cgroupName(id)}`,
+    limits: true,
+    pathFor: (id) => `${base}/${cgroupName(id)}`,
     async oomKillCount(id) {
       return parseOomKillCount((await readTextIfExists(`${dir(id)}/memory.events`)) ?? '');
     },

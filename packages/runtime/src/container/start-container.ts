@@ -10,6 +10,7 @@ import { PRIVATE_DIR_MODE } from '../engine/host-dirs.js';
 import { INIT_CACHE_LABELS, type InitCacheHit } from '../engine/init-cache.js';
 import { abortError, ContainerStartError, CspecError, isCspecError } from '../errors.js';
 import type { ResolvedImage } from '../image/types.js';
+import { hostNetworkNamespace } from '../network/host-network.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { readAccountFiles } from '../sandbox/image-accounts.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
@@ -25,6 +26,7 @@ import { assertOverlayFits } from '../snapshot/overlay-limits.js';
 import { defaultContainerName, newContainerId } from '../util/ids.js';
 import { withImageHealthcheck } from '../wait/spec.js';
 import { describeWait } from '../wait/wait-for.js';
+import { enforceableLimits } from './enforceable-limits.js';
 import { releaseName, reserveName } from './names.js';
 import { NativeContainer, type PortForward } from './native-container.js';
 import { containerPaths, writableDirFor } from './paths.js';
@@ -167,6 +169,11 @@ export async function startContainer(
     `image ${image.reference}`,
   );
   const args = commandFor(spec, image);
+  // Before anything exists: a limit this host cannot enforce fails here when it must be enforced.
+  const resources = enforceableLimits(spec.resources, {
+    limits: ctx.cgroups.limits,
+    requireLimits: ctx.config.requireLimits,
+  });
   let state: ContainerState = {
     version: 1,
     id,
@@ -282,9 +289,9 @@ export async function startContainer(
       mounts: spec.mounts ?? [],
       mountsDir: paths.mounts,
       etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
-      netnsPath: options.hostNetwork ? `/proc/${process.pid}/ns/net` : net.netnsPath,
+      netnsPath: options.hostNetwork ? hostNetworkNamespace(ctx.config) : net.netnsPath,
       cgroupsPath: ctx.cgroups.pathFor(id),
-      resources: spec.resources,
+      resources,
       swapLimitSupported: ctx.swapLimitSupported,
       labels: state.labels,
       openFilesLimit: containerOpenFilesLimit(),
@@ -303,7 +310,7 @@ export async function startContainer(
     await writeFile(paths.config, JSON.stringify(ociConfig), { mode: 0o600 });
 
     // OOM kills are only read back (from the kept cgroup) when a memory limit can cause them.
-    const keep = spec.resources?.memoryBytes !== undefined;
+    const keep = resources?.memoryBytes !== undefined;
     // Only a detached container outlives this process, and needs a monitor to record its exit.
     const run = { id, keep, bundle: paths.dir, dir: paths.dir, monitor: options.detached === true };
     const spawnMonitor = (): ChildProcess => {

@@ -55,7 +55,7 @@ export async function teardownContainer(
   // The runtime that created the container deletes it, whatever this process would choose.
   const runtime =
     state?.ociRuntime && state.ociRuntime !== ctx.runtime.binary
-      ? createOciRuntime(state.ociRuntime)
+      ? createOciRuntime(state.ociRuntime, undefined, ctx.runtime.host)
       : ctx.runtime;
   // Without runtime state the runtime already cleaned up after itself: no process to spawn.
   if (runtime.exists(id)) await attempt('runtime delete', () => runtime.delete(id, true));

@@ -34,10 +34,19 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('openHostDirs', () => {
-  it('creates the three directories 0700; their parents keep the usual mode', async () => {
-    await openHostDirs(config());
-    for (const dir of ['lib/data', 'run', 'shm']) expect(await modeOf(join(base, dir))).toBe('700');
-    expect(await modeOf(join(base, 'lib'))).not.toBe('700');
+  it('creates the three directories 0700, and missing parents 0700; existing parents keep their mode', async () => {
+    await mkdir(join(base, 'lib'), { mode: 0o755 });
+    await mkdir(join(base, 'new'));
+    await chmod(join(base, 'new'), 0o755);
+    await openHostDirs(
+      resolveConfig(
+        { dataDir: join(base, 'lib/data'), runDir: join(base, 'new/a/b/run'), tmpfsDir: join(base, 'shm') },
+        {},
+      ),
+    );
+    for (const dir of ['lib/data', 'new/a/b/run', 'shm']) expect(await modeOf(join(base, dir))).toBe('700');
+    for (const dir of ['new/a', 'new/a/b']) expect(await modeOf(join(base, dir))).toBe('700');
+    for (const dir of ['lib', 'new']) expect(await modeOf(join(base, dir))).toBe('755');
   });
 
   it('tightens existing directories, setgid and sticky bits included, and leaves their contents', async () => {
@@ -80,6 +89,24 @@ describe('openHostDirs', () => {
     expect((error as Error).message).toContain(`cannot create the data directory ${join(base, 'lib/data')}`);
     expect((error as { hint?: string }).hint).toContain('CSPEC_DATA_DIR');
   });
+
+  it.runIf(asRoot)(
+    'refuses a directory whose parent another user owns (a /tmp/cspec-<uid> made first)',
+    async () => {
+      await mkdir(join(base, 'theirs'), { mode: 0o777 });
+      await chown(join(base, 'theirs'), 65534, 65534);
+      const error = await failure(
+        openHostDirs(
+          resolveConfig(
+            { dataDir: join(base, 'd'), runDir: join(base, 'theirs/run'), tmpfsDir: join(base, 's') },
+            {},
+          ),
+        ),
+      );
+      expect(isCspecError(error, 'CSPEC_UNSAFE_HOST_DIR')).toBe(true);
+      expect((error as Error).message).toContain(`its parent ${join(base, 'theirs')} is owned by uid 65534`);
+    },
+  );
 
   it.runIf(asRoot)('refuses a directory another user owns, and leaves its mode alone', async () => {
     await mkdir(join(base, 'shm'), { mode: 0o777 });

@@ -43,8 +43,8 @@ async function openPrivateDir(dir: HostDir): Promise<void> {
   const euid = process.geteuid?.() ?? 0;
   const { path } = dir;
   try {
-    // Parents keep the usual mode: they are not cspec's (e.g. /var/lib).
-    await mkdir(dirname(path), { recursive: true });
+    // Existing parents keep their mode: they are not cspec's (e.g. /var/lib). Missing ones are made private.
+    await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
     await mkdir(path, { mode: PRIVATE_DIR_MODE }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
     });
@@ -57,6 +57,11 @@ async function openPrivateDir(dir: HostDir): Promise<void> {
         hint: `make it creatable, or choose another directory with ${dir.env}`,
       },
     );
+  }
+  // A parent that another user owns (a /tmp/cspec-<uid> made first by someone else) lets them swap the directory.
+  const parent = await stat(dirname(path));
+  if (parent.uid !== euid && parent.uid !== 0) {
+    throw unsafe(dir, `its parent ${dirname(path)} is owned by uid ${parent.uid}, who could replace it`);
   }
   const link = await lstat(path);
   if (link.isSymbolicLink() && link.uid !== euid) {

@@ -41,17 +41,10 @@ export interface EngineOptions extends ConfigOverrides {}
  * by `close()` — or by the session watcher if this process dies first.
  */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
-  if (process.getuid?.() !== 0) {
-    throw new CspecError(
-      'CSPEC_HOST_UNSUPPORTED',
-      'the native engine needs root for now (rootless containers are not supported yet)',
-      { hint: 'run the command with sudo, or as root in CI' },
-    );
-  }
   const config = resolveConfig(options);
   // Before anything is written there: only this user may reach containers' and images' files.
   await openHostDirs(config);
-  const teardown = createTeardownContext(config);
+  const teardown = await createTeardownContext(config);
   let sessionId: string | undefined;
   const ctx: EngineContext = {
     ...teardown,

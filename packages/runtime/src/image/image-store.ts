@@ -83,7 +83,7 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const tags = createTagStore(tagsDir);
   const sources = [
     ...(options.sources ?? []),
-    createDebianBootstrapSource({ mirror: config.debianMirror }),
+    createDebianBootstrapSource({ mirror: config.debianMirror, rootless: config.rootless }),
     createServiceImageSource(),
     createNodeImageSource({ dataDir: config.dataDir }),
     // Last: whatever names a registry and no built-in source provides.

@@ -182,7 +182,11 @@ export async function loadArchive(ctx: ImportContext, file: string): Promise<Imp
 export async function importRootfs(
   ctx: ImportContext,
   file: string,
-  options: { readonly cmd?: readonly string[] } = {},
+  options: {
+    readonly cmd?: readonly string[];
+    /** The history entry. @default `cspec image import FILE` */
+    readonly createdBy?: string;
+  } = {},
 ): Promise<Omit<ImportedImage, 'references'>> {
   await mkdir(ctx.tmpDir, { recursive: true });
   const info = await stat(file).catch(() => undefined);
@@ -217,7 +221,7 @@ export async function importRootfs(
       ...(options.cmd ? { Cmd: options.cmd } : {}),
     },
     rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created, created_by: `cspec image import ${file}` }],
+    history: [{ created, created_by: options.createdBy ?? `cspec image import ${file}` }],
   };
   const configBlob = await ctx.blobs.putJson(config);
   const manifest = await writeManifest(ctx.blobs, configBlob, [stored.descriptor]);

@@ -45,6 +45,26 @@ describe('buildOciConfig', () => {
       'uts',
     ]);
   });
+  it("shares the runtime's network namespace when told (null), with the host's /sys bound read-only", () => {
+    const shared = buildOciConfig({ ...base, netnsPath: null }) as {
+      linux: { namespaces: { type: string }[] };
+      mounts: Mount[];
+    };
+    expect(shared.linux.namespaces.map((n) => n.type)).not.toContain('network');
+    expect(shared.mounts.find((m) => m.destination === '/sys')).toEqual({
+      destination: '/sys',
+      type: 'bind',
+      source: '/sys',
+      options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+    });
+    const own = buildOciConfig(base) as typeof shared;
+    expect(own.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
+  });
+  it('leaves cgroupsPath out when there is none (rootless, nothing delegated)', () => {
+    const config = buildOciConfig({ ...base, cgroupsPath: undefined }) as { linux: Record<string, unknown> };
+    expect(config.linux).not.toHaveProperty('cgroupsPath');
+    expect((buildOciConfig(base) as typeof config).linux.cgroupsPath).toBe('/cspec-abc');
+  });
   it('translates limits: memory without swap, cpu quota, pids', () => {
     const config = buildOciConfig({
       ...base,

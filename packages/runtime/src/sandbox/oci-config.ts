@@ -30,9 +30,14 @@ export interface OciConfigInput {
   readonly mountsDir?: string;
   /** Files bind-mounted over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
   readonly etcFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string };
-  /** Path of a network namespace to join; undefined creates a private one (loopback only). */
-  readonly netnsPath: string | undefined;
-  readonly cgroupsPath: string;
+  /**
+   * Path of a network namespace to join; undefined creates a private one
+   * (loopback only); null shares the runtime's own (a rootless build step
+   * with the host network: the host's namespace cannot be joined by path).
+   */
+  readonly netnsPath: string | null | undefined;
+  /** Undefined: the runtime makes no cgroup (rootless, nothing delegated). */
+  readonly cgroupsPath: string | undefined;
   readonly resources: ResourceSpec | undefined;
   /** Whether the host's memory cgroup can limit swap (v1 `memory.memsw.*` or v2 `memory.swap.max`). */
   readonly swapLimitSupported: boolean;
@@ -152,8 +157,20 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
     { type: 'ipc' },
     { type: 'uts' },
     { type: 'mount' },
-    input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' },
+    ...(input.netnsPath === null
+      ? []
+      : [input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' }]),
   ];
+  // sysfs may be mounted only by the owner of the network namespace: a shared one gets the host's, bound.
+  const sys =
+    input.netnsPath === null
+      ? {
+          destination: '/sys',
+          type: 'bind',
+          source: '/sys',
+          options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+        }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
   return {
     ociVersion: '1.0.2',
     process: {
@@ -204,7 +221,7 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
         source: 'mqueue',
         options: ['nosuid', 'noexec', 'nodev'],
       },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      sys,
       {
         destination: '/sys/fs/cgroup',
         type: 'cgroup',
@@ -233,7 +250,7 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
     ],
     annotations: { ...input.labels },
     linux: {
-      cgroupsPath: input.cgroupsPath,
+      ...(input.cgroupsPath === undefined ? {} : { cgroupsPath: input.cgroupsPath }),
       resources: ociResources(input.resources, input.swapLimitSupported),
       namespaces,
       maskedPaths: MASKED_PATHS,

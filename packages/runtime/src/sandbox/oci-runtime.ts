@@ -7,7 +7,7 @@
  * process writes the file when it exits (one process start fewer).
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { createDebug } from '../debug.js';
@@ -34,6 +34,8 @@ export interface OciExecOptions {
 export interface OciRuntime {
   readonly name: string;
   readonly binary: string;
+  /** Where and how it runs (the same for a sibling runtime made for another binary). */
+  readonly host: OciRuntimeHost;
   /**
    * Starts `<runtime> run`. stdout/stderr go to `stdio` (a log file
    * descriptor, or inherited). `<dir>/exit` gets the exit code when the
@@ -132,12 +134,52 @@ export function defaultStateRoot(name: string): string {
   return `/run/${name}`;
 }
 
-export function createOciRuntime(binary: string, name = binary.split('/').pop() ?? binary): OciRuntime {
-  const stateRoot = defaultStateRoot(name);
-  const run = async (args: readonly string[], what: string, tolerate?: RegExp): Promise<RawExecResult> => {
+/** Where and how the runtime runs: as root on the host (the default), or rootless. */
+export interface OciRuntimeHost {
+  /** The runtime's state directory (`--root`); undefined: its default for root. */
+  readonly stateRoot?: string;
+  /**
+   * Wraps a runtime command line so that it runs where it must (rootless: as
+   * root in the engine's user namespace, or in the one of the container's
+   * init, `pid`, when it lives).
+   */
+  readonly enter?: (argv: readonly string[], pid?: number) => readonly string[];
+}
+
+export function createOciRuntime(
+  binary: string,
+  name = binary.split('/').pop() ?? binary,
+  host: OciRuntimeHost = {},
+): OciRuntime {
+  const stateRoot = host.stateRoot ?? defaultStateRoot(name);
+  const rootArgs = host.stateRoot === undefined ? [] : ['--root', host.stateRoot];
+  /** The init's pid, as the runtime recorded it (the container's own user namespace is entered through it). */
+  const initPid = (id: string): number | undefined => {
+    if (!host.enter) return undefined;
+    try {
+      const pid = (
+        JSON.parse(readFileSync(join(stateRoot, id, 'state.json'), 'utf8')) as { init_process_pid?: number }
+      ).init_process_pid;
+      return pid && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /** [file, ...args] of one runtime call. */
+  const command = (args: readonly string[], id?: string): [string, string[]] => {
+    const argv = [binary, ...rootArgs, ...args];
+    const wrapped = host.enter ? host.enter(argv, id === undefined ? undefined : initPid(id)) : argv;
+    return [wrapped[0]!, wrapped.slice(1)];
+  };
+  const run = async (
+    args: readonly string[],
+    what: string,
+    tolerate?: RegExp,
+    id?: string,
+  ): Promise<RawExecResult> => {
     let result: RawExecResult;
     try {
-      result = await collect(binary, args);
+      result = await collect(...command(args, id));
     } catch (error) {
       throw new CspecError('CSPEC_HOST_UNSUPPORTED', `cannot run the OCI runtime ${binary}`, {
         cause: error,
@@ -156,10 +198,11 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
   return {
     name,
     binary,
+    host,
     start({ id, keep, bundle, dir, stdio, monitor }) {
-      const args = runArgs(bundle, id, dir, keep);
+      const [file, args] = command(runArgs(bundle, id, dir, keep));
       if (!monitor) {
-        const child = spawn(binary, args, { stdio, detached: true });
+        const child = spawn(file, args, { stdio, detached: true });
         // Registered first: every later 'exit' listener finds the file written.
         child.once('exit', (code, signal) => {
           try {
@@ -172,7 +215,7 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
         debug('start %s: runtime pid %d', id, child.pid);
         return child;
       }
-      const child = spawn('/bin/sh', ['-c', MONITOR, 'cspec-monitor', join(dir, 'exit'), binary, ...args], {
+      const child = spawn('/bin/sh', ['-c', MONITOR, 'cspec-monitor', join(dir, 'exit'), file, ...args], {
         stdio,
         detached: true,
       });
@@ -188,17 +231,18 @@ export function createOciRuntime(binary: string, name = binary.split('/').pop() 
       const collectOptions: { stdin?: string; signal?: AbortSignal } = {};
       if (options.stdin !== undefined) collectOptions.stdin = options.stdin;
       if (options.signal) collectOptions.signal = options.signal;
-      return collect(binary, argv, collectOptions);
+      return collect(...command(argv, id), collectOptions);
     },
     async kill(id, signal, all = false) {
       await run(
         ['kill', ...(all ? ['--all'] : []), id, signal.replace(/^SIG/, '')],
         'kill',
         /does not exist|not running|container not running/,
+        id,
       );
     },
     async delete(id, force = false) {
-      await run(['delete', ...(force ? ['--force'] : []), id], 'delete', /does not exist|not found/);
+      await run(['delete', ...(force ? ['--force'] : []), id], 'delete', /does not exist|not found/, id);
     },
     exists(id) {
       return existsSync(join(stateRoot, id));

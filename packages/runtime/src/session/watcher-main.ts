@@ -11,5 +11,5 @@ if (!configJson || !sessionId) {
   process.exitCode = 2;
 } else {
   const config = JSON.parse(configJson) as RuntimeConfig;
-  await sweepSessions(createTeardownContext(config), { only: sessionId });
+  await sweepSessions(await createTeardownContext(config), { only: sessionId });
 }

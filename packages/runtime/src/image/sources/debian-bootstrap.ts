@@ -5,12 +5,13 @@
  * sha256 is the diff id) and published in the layer store by moving the
  * bootstrap directory itself (no second unpack).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createDebug } from '../../debug.js';
 import { CspecError } from '../../errors.js';
 import { findExecutable } from '../../sandbox/detect-runtime.js';
 import { mountsUnder, removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
+import { importRootfs } from '../import-image.js';
 import type { ImageReference } from '../reference.js';
 import type { ImageSource, SourceContext } from '../source.js';
 import { publishTree, runBuildStep, tidy } from './build-tree.js';
@@ -29,6 +30,12 @@ const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 export interface DebianBootstrapOptions {
   readonly mirror: string;
+  /**
+   * Build as an ordinary user: mmdebstrap in a user namespace of its own
+   * (`--mode=unshare`) writes a tar, imported like `cspec image import`
+   * (debootstrap needs root). @default false
+   */
+  readonly rootless?: boolean;
   /** The debootstrap binary (name looked up in the usual sbin/bin dirs, or a path). @default 'debootstrap' */
   readonly debootstrapPath?: string;
 }
@@ -98,6 +105,7 @@ export function createDebianBootstrapSource(options: DebianBootstrapOptions): Im
     },
     async build(ref, ctx) {
       const suite = suiteOf(ref);
+      if (options.rootless) return buildWithMmdebstrap(ref, suite, options.mirror, ctx);
       const binary = findExecutable(options.debootstrapPath ?? 'debootstrap');
       if (!binary) {
         throw new CspecError(
@@ -132,4 +140,72 @@ export function createDebianBootstrapSource(options: DebianBootstrapOptions): Im
       }
     },
   };
+}
+
+/**
+ * Hooks of the rootless build: what `tidy` does for debootstrap's tree
+ * (mmdebstrap empties the apt caches itself), inside mmdebstrap's namespace.
+ */
+const MMDEBSTRAP_HOOKS = [
+  '--customize-hook=truncate -s 0 "$1/etc/hostname" "$1/etc/resolv.conf"',
+  '--customize-hook=chmod 644 "$1/etc/hostname" "$1/etc/resolv.conf"',
+];
+
+async function buildWithMmdebstrap(
+  ref: ImageReference,
+  suite: string,
+  mirror: string,
+  ctx: SourceContext,
+): Promise<{ readonly manifestDigest: string }> {
+  const binary = findExecutable('mmdebstrap');
+  if (!binary) {
+    throw new CspecError(
+      'CSPEC_HOST_UNSUPPORTED',
+      `building ${ref.normalized} as an ordinary user needs mmdebstrap, which is not installed`,
+      { hint: 'sudo apt-get install -y mmdebstrap (debootstrap needs root)' },
+    );
+  }
+  await mkdir(ctx.tmpDir, { recursive: true });
+  const tar = `${tempPath(ctx.tmpDir, `mmdebstrap-${suite}`)}.tar`;
+  try {
+    ctx.onProgress({
+      phase: 'bootstrap',
+      message: `building ${ref.normalized} with mmdebstrap (first use only)`,
+    });
+    const args = ['--mode=unshare', '--variant=minbase', ...MMDEBSTRAP_HOOKS, suite, tar, mirror];
+    debug('running %s %s', binary, args.join(' '));
+    let stage = '';
+    await runBuildStep(binary, args, {
+      what: `mmdebstrap of Debian ${suite}`,
+      signal: ctx.signal,
+      hint: `check that the mirror ${mirror} is reachable (set CSPEC_DEBIAN_MIRROR to use another), and that \`cspec doctor\` finds user namespaces and your subordinate ids`,
+      onLine: (line) => {
+        const next = mmdebstrapStage(line);
+        if (next && next !== stage) {
+          stage = next;
+          ctx.onProgress({ phase: 'bootstrap', message: `${suite}: ${stage}` });
+        }
+      },
+    });
+    ctx.onProgress({ phase: 'commit', message: `storing ${ref.normalized}` });
+    return await importRootfs(ctx, tar, {
+      cmd: ['bash'],
+      createdBy: `mmdebstrap --mode=unshare --variant=minbase ${suite} ${mirror}`,
+    });
+  } finally {
+    await rm(tar, { force: true });
+  }
+}
+
+const MMDEBSTRAP_STAGES: readonly [RegExp, string][] = [
+  [/^I: running apt-get update/, 'fetching the package index'],
+  [/^I: downloading packages/, 'downloading packages'],
+  [/^I: extracting archives/, 'extracting packages'],
+  [/^I: installing (essential|remaining) packages/, 'installing packages'],
+  [/^I: creating tarball/, 'archiving the root filesystem'],
+];
+
+/** The few stages of mmdebstrap's "I:" lines, for progress. */
+export function mmdebstrapStage(line: string): string | undefined {
+  return MMDEBSTRAP_STAGES.find(([pattern]) => pattern.test(line))?.[1];
 }
