@@ -20,6 +20,7 @@ import { fetchText } from '../network/helpers.js';
 const USER = 'cspecrl';
 const REPO = join(import.meta.dirname, '../..');
 const DRIVER = join(import.meta.dirname, 'network-driver.ts');
+const ENGINE_DRIVER = join(import.meta.dirname, 'engine-network-driver.ts');
 
 function userIds(): { uid: number; gid: number } | undefined {
   const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
@@ -77,7 +78,7 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     return out.filter((f) => !f.startsWith('hosts/') && !f.endsWith('/.last'));
   };
 
-  function drive(scenario: string): DriverRun {
+  function drive(scenario: string | undefined, driver = DRIVER): DriverRun {
     const child = spawn(
       'runuser',
       [
@@ -88,11 +89,12 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
         `HOME=/home/${USER}`,
         `CSPEC_RUN_DIR=${runDir()}`,
         `CSPEC_DATA_DIR=${join(dir, 'data')}`,
+        `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
         process.execPath,
         '--import',
         'tsx',
-        DRIVER,
-        scenario,
+        driver,
+        ...(scenario ? [scenario] : []),
       ],
       { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] },
     );
@@ -230,6 +232,25 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     // Nothing listens on the port any more.
     await expect(fetchText('127.0.0.1', port, 1000)).rejects.toThrow(/ECONNREFUSED/);
 
+    const swept = drive('sweep');
+    expect(await swept.next()).toMatchObject({ step: 'swept' });
+    await swept.finish();
+    expect(filesLeft()).toEqual([]);
+    expect(await processesGone()).toEqual([]);
+  });
+
+  test('real containers: a published port answers on 127.0.0.1; two on a network reach each other by alias and name', async () => {
+    const run = drive(undefined, ENGINE_DRIVER);
+    const published = await run.next();
+    expect(published.step, JSON.stringify(published)).toBe('published');
+    expect(await fetchText('127.0.0.1', published.port as number)).toBe('hello from web\n');
+    const reached = await run.next();
+    expect(reached.step, JSON.stringify(reached)).toBe('reached');
+    expect(reached).toMatchObject({ exit: { exitCode: 0 }, logs: 'hello from db\nhello from db\n' });
+
+    const closed = await run.finish();
+    expect(closed.at(-1)).toMatchObject({ step: 'closed' });
+    expect(await processesGone()).toEqual([]);
     const swept = drive('sweep');
     expect(await swept.next()).toMatchObject({ step: 'swept' });
     await swept.finish();

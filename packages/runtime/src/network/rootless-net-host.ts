@@ -61,6 +61,20 @@ function holderRuns(pid: number, startTime: string): boolean {
   }
 }
 
+/** Removes the namespace files of holders that ended (empty files and dirs: their mounts went with them). */
+async function removeDeadHolderFiles(dir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = RL_FILE.exec(name);
+    if (!m || holderRuns(Number(m[1]), m[2]!)) continue;
+    await rm(join(dir, name), { recursive: true, force: true }).then(
+      () => removed++,
+      (error: unknown) => debug('sweep: %s: %O', name, error),
+    );
+  }
+  return removed;
+}
+
 export function netnsDir(config: Pick<RuntimeConfig, 'runDir'>): string {
   return join(config.runDir, 'netns');
 }
@@ -101,6 +115,8 @@ async function openRootlessNetwork(
     throw failed('cannot create the rootless network namespace', error);
   }
   debug('rootless network namespace %s (holder %d)', path, ns.pid);
+  // What earlier processes' holders left: nothing else removes it short of a prune.
+  await removeDeadHolderFiles(dir);
   return { ns, path, sys, bridges: new Map(), forwarder: undefined };
 }
 
@@ -250,19 +266,7 @@ export function createRootlessNetHost(config: RuntimeConfig, options: RootlessNe
       }
     },
 
-    async sweep() {
-      let removed = 0;
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        const m = RL_FILE.exec(name);
-        if (!m || holderRuns(Number(m[1]), m[2]!)) continue;
-        // A dead holder's: its mounts went with its mount namespace, only the empty file or dir is left.
-        await rm(join(dir, name), { recursive: true, force: true }).then(
-          () => removed++,
-          (error: unknown) => debug('sweep: %s: %O', name, error),
-        );
-      }
-      return removed;
-    },
+    sweep: () => removeDeadHolderFiles(dir),
   };
   return host;
 }

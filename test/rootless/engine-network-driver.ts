@@ -1,0 +1,87 @@
+/**
+ * Runs as an unprivileged user (test/rootless/network.test.ts starts it with
+ * runuser): a rootless engine starts real containers from a tiny image whose
+ * programs are the host's (/usr, /lib, /lib64 and /bin bound read-only): one
+ * with a published port, two on a network where one dials the other by alias.
+ * Prints one JSON line per step; reads a line on stdin before closing the engine.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createEngine } from '../../packages/runtime/src/engine/native-engine.js';
+import { dockerArchive, type TarEntry, tarOf } from '../support/archives.js';
+
+const report = (step: string, data: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ step, ...data })}\n`);
+
+const HOST_PROGRAMS = ['/usr', '/lib', '/lib64', '/bin'].map((p) => ({
+  type: 'bind' as const,
+  source: p,
+  target: p,
+  readonly: true,
+}));
+const serve = (name: string) =>
+  `require('net').createServer((s) => s.end('hello from ${name}\\n')).listen(8080, '0.0.0.0')`;
+const dial = (host: string) =>
+  `require('net').connect(8080, '${host}').setTimeout(5000, () => { console.error('timed out'); process.exit(1); }).on('data', (d) => { process.stdout.write(d); process.exit(0); }).on('error', (e) => { console.error(e.message); process.exit(1); })`;
+
+const engine = await createEngine();
+try {
+  // Owned by the user itself: root inside, and unpacked as is by a store that cannot change owners.
+  const own = { uid: process.getuid!(), gid: process.getgid!() };
+  const dir = (name: string, mode = 0o755): TarEntry => ({ name, type: 'directory', mode, ...own });
+  const layer = await tarOf([
+    dir('etc/'),
+    dir('tmp/', 0o1777),
+    ...['usr/', 'lib/', 'lib64/', 'bin/', 'proc/', 'sys/', 'dev/'].map((name) => dir(name)),
+  ]);
+  const archive = join(process.env.CSPEC_RUN_DIR!, '..', 'host-programs.tar');
+  await writeFile(archive, await dockerArchive([layer], { repoTag: 'test/host-programs:1' }));
+  await engine.images.load(archive);
+
+  const t0 = performance.now();
+  const web = await engine.run({
+    image: 'test/host-programs:1',
+    command: ['/usr/bin/node', '-e', serve('web')],
+    mounts: HOST_PROGRAMS,
+    ports: [{ container: 8080 }],
+    wait: { type: 'ports' },
+  });
+  const t1 = performance.now();
+  report('published', { port: web.ports[8080], ms: t1 - t0 });
+
+  const network = await engine.createNetwork(`rl-${process.pid}`);
+  const db = await engine.run({
+    image: 'test/host-programs:1',
+    name: `db-${process.pid}`,
+    command: ['/usr/bin/node', '-e', serve('db')],
+    mounts: HOST_PROGRAMS,
+    networks: [{ network: network.name, aliases: ['database'] }],
+    wait: { type: 'ports', ports: [8080] },
+  });
+  const client = await engine.run({
+    image: 'test/host-programs:1',
+    command: [
+      '/bin/sh',
+      '-c',
+      `/usr/bin/node -e "$0" && /usr/bin/node -e "$1"`,
+      dial('database'),
+      dial(`db-${process.pid}`),
+    ],
+    mounts: HOST_PROGRAMS,
+    networks: [{ network: network.name }],
+  });
+  const exit = await client.wait();
+  report('reached', { exit, logs: await client.logText(), db: db.ipAddress, network: network.name });
+
+  await new Promise<void>((resolve) => {
+    const lines = createInterface({ input: process.stdin });
+    lines.once('line', () => resolve());
+    lines.once('close', () => resolve());
+  });
+} catch (error) {
+  report('failed', { message: (error as Error).stack ?? String(error) });
+} finally {
+  await engine.close();
+  report('closed');
+}
