@@ -2,7 +2,9 @@
  * Runs as an unprivileged user (test/rootless/network.test.ts starts it with
  * runuser): a rootless engine starts real containers from a tiny image whose
  * programs are the host's (/usr, /lib, /lib64 and /bin bound read-only): one
- * with a published port, two on a network where one dials the other by alias.
+ * with a published port, two on a network where one dials the other by alias
+ * and by name. The network is the one named by the first argument (made by
+ * another process: `cspec network create`), or one made here.
  * Prints one JSON line per step; reads a line on stdin before closing the engine.
  */
 import { writeFile } from 'node:fs/promises';
@@ -50,7 +52,9 @@ try {
   const t1 = performance.now();
   report('published', { port: web.ports[8080], ms: t1 - t0 });
 
-  const network = await engine.createNetwork(`rl-${process.pid}`);
+  const network = process.argv[2]
+    ? { name: process.argv[2] }
+    : await engine.createNetwork(`rl-${process.pid}`);
   const db = await engine.run({
     image: 'test/host-programs:1',
     name: `db-${process.pid}`,

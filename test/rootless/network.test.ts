@@ -16,6 +16,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { fetchText } from '../network/helpers.js';
+import { BIN } from '../support/run-cli.js';
 
 const USER = 'cspecrl';
 const REPO = join(import.meta.dirname, '../..');
@@ -239,8 +240,35 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     expect(await processesGone()).toEqual([]);
   });
 
-  test('real containers: a published port answers on 127.0.0.1; two on a network reach each other by alias and name', async () => {
-    const run = drive(undefined, ENGINE_DRIVER);
+  /** The built CLI as the user, with the test's directories. */
+  const cli = (args: readonly string[]) =>
+    spawnSync(
+      'runuser',
+      [
+        '-u',
+        USER,
+        '--',
+        'env',
+        `HOME=/home/${USER}`,
+        'NO_COLOR=1',
+        `CSPEC_RUN_DIR=${runDir()}`,
+        `CSPEC_DATA_DIR=${join(dir, 'data')}`,
+        `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
+        process.execPath,
+        BIN,
+        ...args,
+      ],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+
+  test('real containers: a published port answers on 127.0.0.1; two on a network made by `cspec network create` reach each other by alias and name', async () => {
+    const created = cli(['network', 'create', 'rl-cli']);
+    expect(created.status, created.stderr).toBe(0);
+    const listed = cli(['network', 'ls', '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      { name: 'rl-cli', subnet: expect.stringMatching(/^10\.89\./) },
+    ]);
+    const run = drive('rl-cli', ENGINE_DRIVER);
     const published = await run.next();
     expect(published.step, JSON.stringify(published)).toBe('published');
     expect(await fetchText('127.0.0.1', published.port as number)).toBe('hello from web\n');
@@ -251,6 +279,9 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     const closed = await run.finish();
     expect(closed.at(-1)).toMatchObject({ step: 'closed' });
     expect(await processesGone()).toEqual([]);
+    const removed = cli(['network', 'rm', 'rl-cli']);
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(cli(['network', 'rm', 'rl-cli']).stderr).toMatch(/network "rl-cli" does not exist/);
     const swept = drive('sweep');
     expect(await swept.next()).toMatchObject({ step: 'swept' });
     await swept.finish();
