@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEngine } from '../../packages/runtime/src/engine/native-engine.js';
+import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { dockerArchive, type TarEntry, tarOf } from '../support/archives.js';
 
 const report = (step: string, data: Record<string, unknown> = {}) =>
@@ -50,7 +51,16 @@ try {
     wait: { type: 'ports' },
   });
   const t1 = performance.now();
-  report('published', { port: web.ports[8080], ms: t1 - t0 });
+  const detachedPorts = await engine
+    .run(
+      { image: 'test/host-programs:1', command: ['/bin/sleep', '60'], mounts: HOST_PROGRAMS, ports: [8080] },
+      { detached: true },
+    )
+    .then(
+      () => 'started',
+      (error: unknown) => (isCspecError(error) ? error.code : String(error)),
+    );
+  report('published', { port: web.ports[8080], ms: t1 - t0, detachedPorts });
 
   const network = process.argv[2]
     ? { name: process.argv[2] }

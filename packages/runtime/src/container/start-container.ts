@@ -251,6 +251,14 @@ export async function startContainer(
 
     if (spec.ports.length > 0) {
       if (!net.ipAddress) throw new CspecError('CSPEC_INTERNAL', 'published ports need a container address');
+      if (options.detached && ctx.config.rootless) {
+        // The port hub forwards on the host, where a rootless container's address is not reachable.
+        throw new CspecError(
+          'CSPEC_HOST_UNSUPPORTED',
+          'a detached container cannot publish ports in rootless mode yet: its ports are forwarded by the process that starts it',
+          { hint: 'start it attached (without --detach), or as root' },
+        );
+      }
       if (options.detached) {
         // Written first, so that a failure below still tells teardown to ask the hub.
         state = { ...state, portHub: true };
