@@ -215,8 +215,10 @@ export async function setupContainerNetwork(
     for (const record of records as NetworkRecord[]) await host.ensureBridge(record, signal);
     const plan = ipPlan(state, records as NetworkRecord[], host.netnsRef);
     const { ipAddress } = plan;
-    await host.hostBatch(plan.host, { create: [netns], ...(signal ? { signal } : {}) });
-    await host.insideBatch(netns, plan.inside, signal);
+    await host.makeNamespaces(
+      { host: plan.host, namespaces: [{ name: netns, inside: plan.inside }] },
+      signal,
+    );
     check();
 
     // 2. Membership (short per-network lock), then hosts files.

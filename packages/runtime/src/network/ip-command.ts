@@ -41,12 +41,21 @@ export function runIpRaw(
   signal?: AbortSignal,
   prefix: readonly string[] = [],
 ): Promise<IpResult> {
+  return runCommandRaw([...prefix, 'ip', ...args], stdin, signal);
+}
+
+/** `runIpRaw` for any command line (one that runs `ip` in the end, e.g. through a shell). */
+export function runCommandRaw(
+  argv: readonly string[],
+  stdin?: string,
+  signal?: AbortSignal,
+): Promise<IpResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(abortError(signal, `ip ${args.join(' ')}`));
+      reject(abortError(signal, argv.join(' ')));
       return;
     }
-    const [file, ...rest] = [...prefix, 'ip', ...args] as [string, ...string[]];
+    const [file, ...rest] = argv as [string, ...string[]];
     const child = spawn(file, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
     const output = captureOutput(child);
     child.stdin.on('error', () => {
@@ -70,7 +79,7 @@ export function runIpRaw(
     });
     child.once('close', (code, sig) => {
       if (signal?.aborted) {
-        reject(abortError(signal, `ip ${args.join(' ')}`));
+        reject(abortError(signal, argv.join(' ')));
         return;
       }
       resolve({
@@ -82,11 +91,11 @@ export function runIpRaw(
   });
 }
 
-function failure(what: string, result: IpResult): CspecError {
+export function failure(what: string, result: IpResult): CspecError {
   return new CspecError(
     'CSPEC_NETWORK_FAILED',
     `${what} failed (exit ${result.exitCode}): ${result.stderr.trim() || 'no error output'}`,
-    { hint: 'run with DEBUG=cspec:network to see every ip command; cspec needs root for networks' },
+    { hint: 'run with DEBUG=cspec:network to see every ip command' },
   );
 }
 

@@ -23,12 +23,12 @@ import { createRootlessNetHost } from './rootless-net-host.js';
 
 const debug = createDebug('cspec:network');
 
-export interface HostBatchOptions {
-  /** Namespaces to create first (empty, their loopback down). */
-  readonly create?: readonly string[];
-  /** Keep going after a failing command (`ip -force`). */
-  readonly force?: boolean;
-  readonly signal?: AbortSignal;
+/** Namespaces to make, and the `ip` commands that equip them. */
+export interface NamespacePlan {
+  /** Run on the host side once the namespaces exist (veths into them: `netns ${netnsRef(name)}`). */
+  readonly host: readonly string[];
+  /** Each namespace, created empty, then these commands run inside it. */
+  readonly namespaces: readonly { readonly name: string; readonly inside: readonly string[] }[];
 }
 
 export interface NetHost {
@@ -40,10 +40,8 @@ export interface NetHost {
   netnsExists(name: string): boolean;
   /** Whether a link exists on the host side (where bridges and the host ends of veths are). */
   linkExists(name: string): boolean;
-  /** Runs `ip` commands on the host side, in one process, after creating `options.create`. */
-  hostBatch(commands: readonly string[], options?: HostBatchOptions): Promise<void>;
-  /** Runs `ip` commands inside the container namespace `name`, in one process. */
-  insideBatch(name: string, commands: readonly string[], signal?: AbortSignal): Promise<void>;
+  /** Creates the namespaces, runs the host-side commands, then each namespace's own. */
+  makeNamespaces(plan: NamespacePlan, signal?: AbortSignal): Promise<void>;
   /**
    * Deletes host-side links and container namespaces, whichever still exist.
    * Throws only if some are left (another process may remove them meanwhile).
@@ -90,14 +88,10 @@ export const rootNetHost: NetHost = {
   netnsRef: (name) => name,
   netnsExists: (name) => existsSync(`/run/netns/${name}`),
   linkExists: (name) => existsSync(`/sys/class/net/${name}`),
-  async hostBatch(commands, options = {}) {
-    await runIpBatch([...(options.create ?? []).map((n) => `netns add ${n}`), ...commands], {
-      ...(options.force ? { force: true } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  },
-  async insideBatch(name, commands, signal) {
-    await runIpBatch(commands, { netns: name, ...(signal ? { signal } : {}) });
+  async makeNamespaces(plan, signal) {
+    const options = signal ? { signal } : {};
+    await runIpBatch([...plan.namespaces.map((n) => `netns add ${n.name}`), ...plan.host], options);
+    for (const n of plan.namespaces) await runIpBatch(n.inside, { netns: n.name, ...options });
   },
   async remove(links, namespaces) {
     const present = () => [

@@ -112,11 +112,10 @@ export function createNetnsPool(
         await writeJsonAtomic(ownerRecordPath(config, id), entry);
       }
       const plans = made.map((e) => ({ netns: e.netns!, ...ipPlan(e, [], host.netnsRef) }));
-      await host.hostBatch(
-        plans.flatMap((p) => p.host),
-        { create: plans.map((p) => p.netns) },
-      );
-      for (const p of plans) await host.insideBatch(p.netns, p.inside);
+      await host.makeNamespaces({
+        host: plans.flatMap((p) => p.host),
+        namespaces: plans.map((p) => ({ name: p.netns, inside: p.inside })),
+      });
     } catch (error) {
       debug('pool: filling failed: %O', error);
       await discard(made);
