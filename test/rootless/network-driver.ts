@@ -7,6 +7,7 @@
  *
  *   network-driver.ts publish   one namespace with two published ports; a taken host port fails
  *   network-driver.ts network   two namespaces on a user-defined network; b dials a by alias and name
+ *   network-driver.ts pool      a namespace made ahead (netns-pool.ts) serves a published port
  *   network-driver.ts sweep     a sweep that takes every owner for dead
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -26,7 +27,10 @@ import { processUserNamespace } from '../../packages/runtime/src/rootless/proces
 
 const scenario = process.argv[2];
 const config = resolveConfig();
-const manager = createNetworkManager(config);
+const manager = createNetworkManager(
+  config,
+  scenario === 'pool' ? { pool: { maxSize: 2, sessionId: () => 'rootless-test' } } : {},
+);
 const ns = await processUserNamespace();
 const hostsDir = join(config.runDir, 'hosts');
 await mkdir(hostsDir, { recursive: true });
@@ -186,6 +190,38 @@ try {
       listed: (await manager.listNetworks()).map((n) => n.name),
       routes: await rlRoutes(),
       ms: { twoSetups: t1 - t0 },
+    });
+  } else if (scenario === 'pool') {
+    const setup = () =>
+      manager.setupContainer({
+        containerId: id(),
+        name: 'c1',
+        hostname: 'c1',
+        hostsFile: join(hostsDir, 'c1'),
+        publishesPorts: true,
+        networks: [],
+      });
+    // Two in use, then removed: the pool makes replacements in the background.
+    const [a, b] = [await setup(), await setup()];
+    await manager.teardownContainer(a.state);
+    await manager.teardownContainer(b.state);
+    let ready: string[] = [];
+    for (let i = 0; i < 500 && ready.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      ready = readdirSync(netnsDir(config)).filter((n) => /^cs[0-9a-f]{12}$/.test(n));
+    }
+    const t0 = performance.now();
+    const taken = await setup();
+    const takeMs = performance.now() - t0;
+    setups.push(taken);
+    await serveIn(taken.netnsPath!, 'c1');
+    const forward = await manager.publishPort({ targetHost: taken.ipAddress!, targetPort: 8080 });
+    forwards.push(forward);
+    report('published', {
+      ports: [forward.hostPort],
+      ready,
+      netnsPath: taken.netnsPath,
+      ms: { take: takeMs },
     });
   } else if (scenario === 'sweep') {
     const { removed } = await manager.sweep({ container: () => false, session: async () => false });

@@ -191,6 +191,26 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     expect(await processesGone()).toEqual([]);
   });
 
+  test('a namespace made ahead (the netns pool) serves a published port; closing removes the rest', async () => {
+    const run = drive('pool');
+    const published = await run.next();
+    expect(published.step, JSON.stringify(published)).toBe('published');
+    expect(published.ready).toHaveLength(2);
+    expect(published.ready).toContain(String(published.netnsPath).split('/').pop());
+    expect(await fetchText('127.0.0.1', (published.ports as number[])[0]!)).toBe('hello from c1\n');
+
+    const closed = await run.finish();
+    expect(closed.at(-1)).toMatchObject({
+      step: 'closed',
+      netns: [expect.stringMatching(/^rl-/), expect.stringMatching(/^rl-.*\.sys$/)],
+    });
+    expect(await processesGone()).toEqual([]);
+    const swept = drive('sweep');
+    expect(await swept.next()).toMatchObject({ step: 'swept' });
+    await swept.finish();
+    expect(filesLeft()).toEqual([]);
+  });
+
   test('two members of a network reach each other by alias and by name', async () => {
     const run = drive('network');
     const reached = await run.next();
