@@ -310,4 +310,23 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     expect(filesLeft()).toEqual([]);
     expect(await processesGone()).toEqual([]);
   });
+
+  test('real containers: SIGKILL of the owner leaves no process, namespace file or record within 5 s', async () => {
+    const run = drive(undefined, ENGINE_DRIVER);
+    const published = await run.next();
+    expect(published.step, JSON.stringify(published)).toBe('published');
+    expect(await run.next()).toMatchObject({ step: 'reached' });
+    const driver = Number(
+      spawnSync('pgrep', ['-P', String(run.child.pid), '-u', USER], { encoding: 'utf8' }).stdout.trim(),
+    );
+    const killedAt = Date.now();
+    process.kill(driver, 'SIGKILL');
+    let left: string[] = [];
+    for (; Date.now() - killedAt < 5000; await new Promise((r) => setTimeout(r, 100))) {
+      left = [...ownProcesses(), ...filesLeft()];
+      if (left.length === 0) break;
+    }
+    expect(left).toEqual([]);
+    await expect(fetchText('127.0.0.1', published.port as number, 1000)).rejects.toThrow(/ECONNREFUSED/);
+  });
 });

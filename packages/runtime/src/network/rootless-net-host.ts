@@ -208,6 +208,9 @@ export function createRootlessNetHost(config: RuntimeConfig, options: RootlessNe
       // A namespace file is a mount point only in the holder's mount namespace: unlinking it
       // here detaches that mount, and the namespace ends with the last process in it.
       await Promise.all(namespaces.map((n) => rm(pathOf(n), { force: true })));
+      // A session's sweep removes its containers' namespaces after its process died: that
+      // process's rootless namespace files go with them (a readdir; nothing else sweeps them).
+      if (namespaces.length > 0) await removeDeadHolderFiles(dir);
     },
 
     routedSubnets: async () => [],
