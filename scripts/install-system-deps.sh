@@ -4,8 +4,10 @@
 # and run against (a registry, skopeo to fill it, htpasswd for its basic auth), and tmux,
 # the terminal the progress display is read back from.
 # zstd decodes zstd-compressed image layers on Node < 22.15.
+# uidmap (newuidmap/newgidmap) maps a user's subordinate ids for rootless containers, and
+# mmdebstrap builds the Debian base images without root (docs/rootless.md).
 set -euo pipefail
-packages=(runc debootstrap iproute2 procps ca-certificates attr zstd)
+packages=(runc debootstrap iproute2 procps ca-certificates attr zstd uidmap mmdebstrap)
 if [ "${1:-}" = "--with-test-tools" ]; then packages+=(docker.io docker-registry skopeo apache2-utils openssl tmux); fi
 missing=()
 for p in "${packages[@]}"; do

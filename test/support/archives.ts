@@ -6,9 +6,14 @@ import { hostArchitecture } from '../../packages/runtime/src/image/oci.js';
 export type TarEntry = {
   name: string;
   content?: string | Buffer;
-  type?: 'file' | 'directory' | 'symlink';
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
   linkname?: string;
   mode?: number;
+  uid?: number;
+  gid?: number;
+  devmajor?: number;
+  devminor?: number;
+  pax?: Record<string, string>;
 };
 
 export async function tarOf(entries: readonly TarEntry[]): Promise<Buffer> {

@@ -2,6 +2,12 @@
 
 export { type FailureLog, failureLogSink } from './api/failure-logs.js';
 export { type WithContainerOptions, withContainer } from './api/with-container.js';
+export {
+  type DelegatedCgroup,
+  type Delegation,
+  type FindDelegatedCgroupOptions,
+  findDelegatedCgroup,
+} from './cgroup/delegation.js';
 export { GenericContainerBuilder } from './compat/dockerfile-builder.js';
 export {
   type BindMount,

@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
-import type { RuntimeConfig } from '@cspec/runtime';
+import type { Delegation, RuntimeConfig } from '@cspec/runtime';
 import { defineCommand } from '../command.js';
 import { formatReport, type HostFacts, runChecks } from '../doctor/checks.js';
 import { findExecutable, SYSTEM_DIRS, searchPath } from '../doctor/probes.js';
+import { gatherRootlessFacts } from '../doctor/rootless-facts.js';
 import { EXIT } from '../exit-codes.js';
 
 function read(path: string): string | undefined {
@@ -66,9 +67,12 @@ export const doctorCommand = defineCommand({
   flags: [{ name: 'json', type: 'boolean', description: 'Print the checks as JSON' }],
   async run({ args, out, env }) {
     let config: RuntimeConfig | undefined;
+    let findDelegatedCgroup: ((options: { user: string }) => Delegation) | undefined;
     let runtimeLoadError: string | undefined;
     try {
-      config = (await import('@cspec/runtime')).resolveConfig();
+      const runtime = await import('@cspec/runtime');
+      config = runtime.resolveConfig();
+      findDelegatedCgroup = runtime.findDelegatedCgroup;
     } catch (error) {
       runtimeLoadError = (error as Error).message.split('\n')[0];
     }
@@ -79,20 +83,27 @@ export const doctorCommand = defineCommand({
       debootstrap: findExecutable('debootstrap', path, isExecutable),
       ip: findExecutable('ip', path, isExecutable),
       iptables: findExecutable('iptables', path, isExecutable),
+      mmdebstrap: findExecutable('mmdebstrap', path, isExecutable),
     };
+    const uid = process.getuid?.() ?? -1;
+    const rootless = config ? config.rootless : uid !== 0;
+    // cspec's run directory is <XDG_RUNTIME_DIR or /tmp/cspec-UID>/cspec, unless CSPEC_RUN_DIR names it.
+    const runBase =
+      config && !env.CSPEC_RUN_DIR ? dirname(config.runDir) : (config?.runDir ?? `/tmp/cspec-${uid}`);
     const configured = config?.ociRuntime;
     const runtimePath = configured?.includes('/')
       ? configured
       : configured
         ? findExecutable(configured, SYSTEM_DIRS, isExecutable)
         : undefined;
+    const maxUserNamespaces = read('/proc/sys/user/max_user_namespaces');
     const facts: HostFacts = {
-      uid: process.getuid?.() ?? -1,
+      uid,
       kernelRelease: release(),
       filesystems: read('/proc/filesystems') ?? '',
       mountinfo: read('/proc/self/mountinfo') ?? '',
       v2Controllers: read('/sys/fs/cgroup/cgroup.controllers'),
-      maxUserNamespaces: read('/proc/sys/user/max_user_namespaces'),
+      maxUserNamespaces,
       bridgeNfCallIptables: read('/proc/sys/net/bridge/bridge-nf-call-iptables'),
       executables,
       configuredRuntime: configured,
@@ -101,6 +112,19 @@ export const doctorCommand = defineCommand({
       dataDir: config && { path: config.dataDir, writable: writableDir(config.dataDir) },
       runDir: config && { path: config.runDir, writable: writableDir(config.runDir) },
       ...(runtimeLoadError !== undefined ? { runtimeLoadError } : {}),
+      ...(rootless
+        ? {
+            rootless: gatherRootlessFacts({
+              uid,
+              maxUserNamespaces,
+              newuidmap: findExecutable('newuidmap', path, isExecutable),
+              newgidmap: findExecutable('newgidmap', path, isExecutable),
+              runBase,
+              runBaseFromXdg: !env.CSPEC_RUN_DIR && env.XDG_RUNTIME_DIR !== undefined,
+              findDelegatedCgroup,
+            }),
+          }
+        : {}),
     };
     // Run the runtime cspec would pick, to prove it works (not only that it exists).
     const first = runChecks(facts);

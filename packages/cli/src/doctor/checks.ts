@@ -12,6 +12,7 @@ import {
   parseKernelVersion,
   parseMountInfo,
 } from './probes.js';
+import { type RootlessFacts, rootlessChecks } from './rootless-checks.js';
 
 export interface HostFacts {
   readonly uid: number;
@@ -40,6 +41,11 @@ export interface HostFacts {
   readonly runDir: { readonly path: string; readonly writable: boolean } | undefined;
   /** Why `@cspec/runtime` failed to load, if it did. */
   readonly runtimeLoadError?: string;
+  /**
+   * Set when cspec runs rootless here (any user but root, or root with
+   * CSPEC_ROOTLESS=1): the facts of the rootless section.
+   */
+  readonly rootless?: RootlessFacts;
 }
 
 export interface DoctorCheck {
@@ -49,12 +55,16 @@ export interface DoctorCheck {
   /** A failed required check makes `cspec doctor` exit 1. */
   readonly required: boolean;
   readonly detail: string;
-  /** The command that fixes a failure. */
+  /** The command that fixes a failure (may span lines). */
   readonly fix?: string;
+  /** `rootless` for the checks of the rootless section. @default the host section */
+  readonly section?: 'rootless';
 }
 
 export interface DoctorReport {
   readonly ok: boolean;
+  /** How cspec runs containers here: as root, or in a user namespace. */
+  readonly mode: 'root' | 'rootless';
   readonly cgroupMode: CgroupMode;
   readonly checks: readonly DoctorCheck[];
 }
@@ -70,14 +80,14 @@ function check(
   return { id, title, ok, required, detail, ...(ok || fix === undefined ? {} : { fix }) };
 }
 
-function tool(facts: HostFacts, name: string, pkg: string, why: string): DoctorCheck {
+function tool(facts: HostFacts, name: string, pkg: string, why: string, sudo = ''): DoctorCheck {
   const path = facts.executables[name];
   return check(
     pkg,
     `${pkg} (${why})`,
     path !== undefined,
     path ? `${name} at ${path}` : `${name} not found`,
-    `apt-get install -y ${pkg}`,
+    `${sudo}apt-get install -y ${pkg}`,
   );
 }
 
@@ -85,17 +95,24 @@ export function runChecks(facts: HostFacts): DoctorReport {
   const mounts = parseMountInfo(facts.mountinfo);
   const checks: DoctorCheck[] = [];
 
-  const userns = Number(facts.maxUserNamespaces ?? '0') > 0;
+  const rootless = facts.rootless;
   checks.push(
-    facts.uid === 0
-      ? check('root', 'running as root', true, 'uid 0')
-      : check(
-          'root',
-          'running as root',
-          false,
-          `uid ${facts.uid}: rootless containers are not supported yet${userns ? ' (user namespaces are available, so they will be)' : ' (and user namespaces are disabled)'}`,
-          'sudo npx cspec doctor',
-        ),
+    rootless
+      ? check(
+          'mode',
+          'host mode',
+          true,
+          `rootless: containers run in a user namespace, as uid ${facts.uid} (${rootless.user}) outside`,
+        )
+      : facts.uid === 0
+        ? check('mode', 'host mode', true, 'root')
+        : check(
+            'mode',
+            'host mode',
+            false,
+            `uid ${facts.uid}, but the rootless checks did not run`,
+            'npx cspec doctor   (with @cspec/runtime built: npm install && npx tsc -b)',
+          ),
   );
 
   const kernel = parseKernelVersion(facts.kernelRelease);
@@ -159,7 +176,11 @@ export function runChecks(facts: HostFacts): DoctorReport {
     ),
   );
 
-  checks.push(tool(facts, 'debootstrap', 'debootstrap', 'builds the Debian base images'));
+  checks.push(
+    rootless
+      ? tool(facts, 'mmdebstrap', 'mmdebstrap', 'builds the Debian base images without root', 'sudo ')
+      : tool(facts, 'debootstrap', 'debootstrap', 'builds the Debian base images'),
+  );
   checks.push(tool(facts, 'ip', 'iproute2', 'network namespaces and veth pairs'));
 
   // br_netfilter (loaded by Docker) sends bridged frames through iptables, whose FORWARD policy
@@ -220,17 +241,38 @@ export function runChecks(facts: HostFacts): DoctorReport {
     );
   }
 
-  return { ok: checks.every((c) => c.ok || !c.required), cgroupMode: mode, checks };
+  if (rootless) checks.push(...rootlessChecks(facts, rootless));
+
+  return {
+    ok: checks.every((c) => c.ok || !c.required),
+    mode: rootless ? 'rootless' : 'root',
+    cgroupMode: mode,
+    checks,
+  };
 }
 
 /** Plain-text lines for the terminal: `ok`/`FAIL`, the detail, and the fix. */
 export function formatReport(report: DoctorReport): string[] {
   const lines: string[] = [];
+  let section: string | undefined;
   for (const c of report.checks) {
+    if (c.section !== section) {
+      section = c.section;
+      if (section === 'rootless') lines.push('', 'rootless (containers in a user namespace, as you):');
+    }
     lines.push(`${c.ok ? 'ok  ' : c.required ? 'FAIL' : 'warn'}  ${c.title}: ${c.detail}`);
-    if (!c.ok && c.fix) lines.push(`      fix: ${c.fix}`);
+    if (!c.ok && c.fix) {
+      const [first, ...rest] = c.fix.split('\n');
+      lines.push(`      fix: ${first}`, ...rest.map((l) => `           ${l}`));
+    }
   }
   const failed = report.checks.filter((c) => !c.ok && c.required).length;
-  lines.push('', failed ? `${failed} required check(s) failed` : 'everything cspec needs is here');
+  const warned = report.checks.filter((c) => !c.ok && !c.required).length;
+  lines.push(
+    '',
+    failed
+      ? `${failed} required check(s) failed`
+      : `everything cspec needs is here${warned ? ` (${warned} warning(s) above)` : ''}`,
+  );
   return lines;
 }

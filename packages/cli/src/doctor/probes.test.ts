@@ -4,10 +4,13 @@ import {
   cgroupModeFromMounts,
   chooseRuntime,
   findExecutable,
+  freeSubordinateStart,
   hasFilesystem,
   parseKernelVersion,
   parseMountInfo,
+  parseSubordinateFile,
   searchPath,
+  subordinateRangeOf,
 } from './probes.js';
 
 const HYBRID = `
@@ -127,5 +130,34 @@ describe('findExecutable / searchPath', () => {
     expect(dirs).toContain('/usr/sbin');
     expect(dirs.filter((d) => d === '/usr/bin')).toHaveLength(1);
     expect(searchPath(undefined)).toContain('/sbin');
+  });
+});
+
+describe('subordinate id files', () => {
+  const text =
+    '# comment\nbob:100000:65536\n\nalice:165536:1000\nalice:300000:65536\nbad:x:1\n1000:400000:65536\n';
+
+  it('parses ranges, skipping comments and malformed lines', () => {
+    expect(parseSubordinateFile(text).map((r) => r.owner)).toEqual(['bob', 'alice', 'alice', '1000']);
+  });
+
+  it("finds the user's largest range, by name or uid", () => {
+    const ranges = parseSubordinateFile(text);
+    expect(subordinateRangeOf(ranges, { name: 'alice', uid: 1 })).toMatchObject({
+      start: 300000,
+      count: 65536,
+    });
+    expect(subordinateRangeOf(ranges, { name: 'carol', uid: 1000 })).toMatchObject({ start: 400000 });
+    expect(subordinateRangeOf(ranges, { name: 'dave', uid: 2 })).toBeUndefined();
+  });
+
+  it('finds the lowest free block of 65536 from 100000', () => {
+    expect(freeSubordinateStart([])).toBe(100000);
+    const ranges = parseSubordinateFile(text);
+    // 100000-165535 bob, 165536-166535 alice, then a gap up to 300000 that fits 65536.
+    expect(freeSubordinateStart(ranges)).toBe(166536);
+    expect(freeSubordinateStart(parseSubordinateFile('a:100000:65536\nb:200000:65536\n'))).toBe(265536);
+    expect(freeSubordinateStart(parseSubordinateFile('a:50000:10\n'))).toBe(100000);
+    expect(freeSubordinateStart(parseSubordinateFile('a:150000:10\n'))).toBe(150010);
   });
 });

@@ -165,3 +165,53 @@ export function searchPath(pathEnv: string | undefined): string[] {
   for (const extra of SYSTEM_DIRS) if (!dirs.includes(extra)) dirs.push(extra);
   return dirs;
 }
+
+/** One line of /etc/subuid or /etc/subgid: `owner:start:count` (owner a name or a uid). */
+export interface SubordinateRange {
+  readonly owner: string;
+  readonly start: number;
+  readonly count: number;
+}
+
+/** The ranges of a subuid/subgid file (blank, comment and malformed lines skipped). */
+export function parseSubordinateFile(text: string): SubordinateRange[] {
+  const ranges: SubordinateRange[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [owner, start, count] = line.split(':');
+    const range = { owner: owner ?? '', start: Number(start), count: Number(count) };
+    if (!range.owner || !Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.count)) continue;
+    if (range.start < 0 || range.count <= 0) continue;
+    ranges.push(range);
+  }
+  return ranges;
+}
+
+/** The user's largest range (by name or uid), as newuidmap would accept it. */
+export function subordinateRangeOf(
+  ranges: readonly SubordinateRange[],
+  user: { readonly name: string; readonly uid: number },
+): SubordinateRange | undefined {
+  let best: SubordinateRange | undefined;
+  for (const r of ranges) {
+    if (r.owner !== user.name && r.owner !== String(user.uid)) continue;
+    if (!best || r.count > best.count) best = r;
+  }
+  return best;
+}
+
+/**
+ * The lowest block of `count` ids from `min` that no range in use overlaps
+ * (pass the ranges of both files: one block then fits both).
+ */
+export function freeSubordinateStart(used: readonly SubordinateRange[], count = 65536, min = 100000): number {
+  const sorted = [...used].sort((a, b) => a.start - b.start);
+  let start = min;
+  for (const r of sorted) {
+    if (r.start + r.count <= start) continue;
+    if (r.start >= start + count) break;
+    start = r.start + r.count;
+  }
+  return start;
+}

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { createDebug } from '../debug.js';
 import type { EngineContext } from '../engine/engine-context.js';
 import { createOciRuntime } from '../sandbox/oci-runtime.js';
 import { isProcessAlive } from '../util/process-identity.js';
+import { removeTree } from '../util/remove-tree.js';
 import { releaseName } from './names.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
 import { releaseFromHub } from './port-hub.js';
@@ -16,9 +16,16 @@ const debug = createDebug('cspec:teardown');
  * holds only overlayfs' work directory, removed faster by synchronous calls.
  */
 async function removeWritableLayer(paths: ContainerPaths): Promise<void> {
-  if (isEmptyDirectory(paths.upper) && !existsSync(paths.mounts))
-    rmSync(paths.writable, { recursive: true, force: true });
-  else await rm(paths.writable, { recursive: true, force: true });
+  if (isEmptyDirectory(paths.upper) && !existsSync(paths.mounts)) {
+    try {
+      rmSync(paths.writable, { recursive: true, force: true });
+      return;
+    } catch {
+      // Rootless: overlayfs' work/work is mode 0 and not the user's to open; removeTree can.
+    }
+  }
+  // Rootless: what the container wrote belongs to the user's subordinate ids; removeTree can remove it.
+  await removeTree(paths.writable);
 }
 
 function isEmptyDirectory(dir: string): boolean {

@@ -10,7 +10,6 @@ import { mkdir } from 'node:fs/promises';
 import type { BlobStore, Descriptor } from '../content/blob-store.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
-import { unpackLayer } from '../snapshot/unpack-layer.js';
 import { upperAsLayerTar } from '../snapshot/upper-tar.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
@@ -81,7 +80,7 @@ export async function deriveImage(
       const tree = tempPath(ctx.tmpDir, 'commit');
       await mkdir(tree);
       try {
-        const result = await unpackLayer(createReadStream(ctx.blobs.path(blob.digest)), tree, {
+        const result = await ctx.layers.unpack(createReadStream(ctx.blobs.path(blob.digest)), tree, {
           lowerDirs: [...(parent?.layerDirs ?? [])].reverse(),
           label: 'the committed layer',
         });

@@ -25,6 +25,7 @@ import { type BlobStore, createBlobStore } from '../content/blob-store.js';
 import { createDebug } from '../debug.js';
 import { CspecError, isCspecError } from '../errors.js';
 import { parsePlatform } from '../registry/platform.js';
+import { processUserNamespace } from '../rootless/process-namespace.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import { createLayerStore, type LayerStore } from '../snapshot/layer-store.js';
 import { removeAbandonedWrites } from '../util/atomic-file.js';
@@ -78,7 +79,11 @@ export function createImageStore(config: RuntimeConfig, options: ImageStoreOptio
   const tmpDir = join(root, 'tmp');
   const locksDir = join(root, 'locks');
   const blobs = createBlobStore(join(root, 'blobs'), tmpDir);
-  const layers = createLayerStore(join(root, 'layers'), tmpDir);
+  const layers = createLayerStore(
+    join(root, 'layers'),
+    tmpDir,
+    config.rootless ? { userNamespace: { open: processUserNamespace, nodePath: config.nodePath } } : {},
+  );
   const tagsDir = join(root, 'repositories');
   const tags = createTagStore(tagsDir);
   const sources = [

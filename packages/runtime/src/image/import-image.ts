@@ -12,7 +12,6 @@ import { CspecError } from '../errors.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import { detectCompression } from '../snapshot/compression.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
-import { unpackLayer } from '../snapshot/unpack-layer.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
 import { type ArchiveImage, extractArchive, planArchive } from './archive.js';
@@ -83,7 +82,7 @@ async function storeLayer(
   const tree = tempPath(ctx.tmpDir, 'unpack');
   await mkdir(tree);
   try {
-    const result = await unpackLayer(createReadStream(path), tree, {
+    const result = await ctx.layers.unpack(createReadStream(path), tree, {
       lowerDirs: [...below].reverse(),
       label,
       ...(ctx.signal ? { signal: ctx.signal } : {}),

@@ -9,7 +9,6 @@ import { mkdir } from 'node:fs/promises';
 import type { BlobStore } from '../content/blob-store.js';
 import { CspecError } from '../errors.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
-import { unpackLayer } from '../snapshot/unpack-layer.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
 
@@ -37,7 +36,7 @@ export async function restoreLayer(
   const tree = tempPath(ctx.tmpDir, 'unpack');
   await mkdir(tree);
   try {
-    const result = await unpackLayer(createReadStream(file), tree, {
+    const result = await ctx.layers.unpack(createReadStream(file), tree, {
       lowerDirs: [...below].reverse(),
       label,
     });

@@ -21,7 +21,6 @@ import type { OciDescriptor, OciImageConfig, OciManifest } from '../image/oci.js
 import type { ImageReference } from '../image/reference.js';
 import type { SourceContext } from '../image/source.js';
 import { chainIds } from '../snapshot/chain-id.js';
-import { unpackLayer } from '../snapshot/unpack-layer.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
 import { downloadBlob } from './blob-download.js';
@@ -304,15 +303,17 @@ export async function pullImage(
           : createReadStream(ctx.blobs.path(layer.digest), { highWaterMark: READ_CHUNK });
         // Its file is closed only after the reader ends: a failed pull waits for that, too.
         readers.push(new Promise((resolve) => (input.closed ? resolve() : input.once('close', resolve))));
-        const result = await unpackLayer(input, tree, {
-          lowerDirs: [...dirs].reverse(),
-          label,
-          signal,
-        }).catch(async (error: unknown) => {
-          // A download that fails (a broken connection, a wrong digest) says so, not the unpack reading it.
-          if (growing) await downloads[i];
-          throw error;
-        });
+        const result = await ctx.layers
+          .unpack(input, tree, {
+            lowerDirs: [...dirs].reverse(),
+            label,
+            signal,
+          })
+          .catch(async (error: unknown) => {
+            // A download that fails (a broken connection, a wrong digest) says so, not the unpack reading it.
+            if (growing) await downloads[i];
+            throw error;
+          });
         // Published only from a complete download whose digest matched.
         await downloads[i];
         if (result.diffId !== diffIds[i]) {

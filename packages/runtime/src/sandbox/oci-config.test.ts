@@ -129,6 +129,18 @@ describe('buildOciConfig', () => {
     // The root overlay comes first, so the mount lands on the container's filesystem.
     expect(config.mounts.findIndex((m) => m.destination === '/')).toBe(0);
   });
+  it("reads overlay's xattrs from user.overlay.* (userxattr) on every overlay mount of a rootless engine", () => {
+    const config = buildOciConfig({
+      ...base,
+      overlayUserXattr: true,
+      mounts: [{ type: 'overlay', source: '/home/me/project', target: '/home/me/project' }],
+    }) as { mounts: Mount[] };
+    const overlays = config.mounts.filter((m) => m.type === 'overlay');
+    expect(overlays.map((m) => m.destination)).toEqual(['/', '/home/me/project']);
+    for (const m of overlays) expect(m.options?.at(-1)).toBe('userxattr');
+    const root = buildOciConfig(base) as { mounts: Mount[] };
+    expect(root.mounts.flatMap((m) => m.options ?? [])).not.toContain('userxattr');
+  });
   it('keeps overlay options short for many layers', () => {
     const layers = Array.from(
       { length: 60 },

@@ -4,6 +4,7 @@
  */
 import type { MountSpec, ResourceSpec } from '../container/spec.js';
 import { CspecError } from '../errors.js';
+import { USER_XATTR } from '../snapshot/overlay-limits.js';
 import { resolveSeccompProfile, type SeccompProfile } from './seccomp-profile.js';
 
 export interface OciProcessInput {
@@ -56,6 +57,13 @@ export interface OciConfigInput {
   };
   /** @default false */
   readonly noNewPrivileges?: boolean;
+  /**
+   * Overlay mounts read whiteouts and opaque markers from `user.overlay.*`
+   * (the `userxattr` option): a rootless engine's layers, mounted in its user
+   * namespace. Without it, kernel 6.x mounts there too but ignores
+   * `user.overlay.opaque`. @default false
+   */
+  readonly overlayUserXattr?: boolean;
 }
 
 /** The capabilities Docker grants by default. */
@@ -94,10 +102,20 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
 
 export const CPU_PERIOD_US = 100_000;
 
-/** Overlay's lowerdir lists the TOP layer first. */
-export function overlayOptions(lowerDirs: readonly string[], upperDir: string, workDir: string): string[] {
+/** Overlay's lowerdir lists the TOP layer first; `userxattr` for a rootless engine (`overlayUserXattr`). */
+export function overlayOptions(
+  lowerDirs: readonly string[],
+  upperDir: string,
+  workDir: string,
+  options: { readonly userxattr?: boolean } = {},
+): string[] {
   const lower = [...lowerDirs].reverse().join(':');
-  return [`lowerdir=${lower}`, `upperdir=${upperDir}`, `workdir=${workDir}`];
+  return [
+    `lowerdir=${lower}`,
+    `upperdir=${upperDir}`,
+    `workdir=${workDir}`,
+    ...(options.userxattr ? [USER_XATTR] : []),
+  ];
 }
 
 /** The upper and work directories of the `index`-th user mount, when it is an overlay. */
@@ -105,7 +123,12 @@ export function overlayMountDirs(mountsDir: string, index: number): { upper: str
   return { upper: `${mountsDir}/${index}/upper`, work: `${mountsDir}/${index}/work` };
 }
 
-function userMount(mount: MountSpec, index: number, mountsDir: string | undefined): Record<string, unknown> {
+function userMount(
+  mount: MountSpec,
+  index: number,
+  mountsDir: string | undefined,
+  userxattr: boolean,
+): Record<string, unknown> {
   if (mount.type === 'overlay') {
     if (mountsDir === undefined) {
       throw new CspecError(
@@ -118,7 +141,7 @@ function userMount(mount: MountSpec, index: number, mountsDir: string | undefine
       destination: mount.target,
       type: 'overlay',
       source: 'overlay',
-      options: overlayOptions([mount.source], dirs.upper, dirs.work),
+      options: overlayOptions([mount.source], dirs.upper, dirs.work, { userxattr }),
     };
   }
   if (mount.type === 'bind') {
@@ -194,7 +217,9 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
         destination: '/',
         type: 'overlay',
         source: 'overlay',
-        options: overlayOptions(input.lowerDirs, input.upperDir, input.workDir),
+        options: overlayOptions(input.lowerDirs, input.upperDir, input.workDir, {
+          userxattr: input.overlayUserXattr ?? false,
+        }),
       },
       { destination: '/proc', type: 'proc', source: 'proc' },
       {
@@ -246,7 +271,7 @@ export function buildOciConfig(input: OciConfigInput): Record<string, unknown> {
         source: input.etcFiles.resolvConf,
         options: ['rbind', 'rprivate', 'rw'],
       },
-      ...input.mounts.map((m, i) => userMount(m, i, input.mountsDir)),
+      ...input.mounts.map((m, i) => userMount(m, i, input.mountsDir, input.overlayUserXattr ?? false)),
     ],
     annotations: { ...input.labels },
     linux: {

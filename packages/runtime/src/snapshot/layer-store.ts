@@ -9,10 +9,13 @@
  */
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { CspecError } from '../errors.js';
+import type { UserNamespace } from '../rootless/user-namespace.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
 import { removeLayerLink } from './layer-links.js';
+import type { UnpackOptions, UnpackResult } from './unpack-layer.js';
 
 export interface LayerStore {
   /** The unpacked tree (`.../fs`) of a layer, or undefined if it is not here. */
@@ -25,6 +28,21 @@ export interface LayerStore {
    */
   adoptDirectory(chainId: string, tree: string, extras?: LayerExtras): Promise<string>;
   remove(chainId: string): Promise<void>;
+  /**
+   * Unpacks a layer tar into `tree` (an empty directory on the store's file
+   * system) the way this store's layers are kept: in this process as the
+   * host's root, or as root of the user namespace of a rootless store
+   * (unpack-in-namespace.ts). See unpack-layer.ts.
+   */
+  unpack(input: Readable, tree: string, options?: UnpackOptions): Promise<UnpackResult>;
+}
+
+export interface LayerStoreOptions {
+  /**
+   * A rootless store: layers are unpacked as root of this user namespace,
+   * by a helper process that `nodePath` runs. @default unpacked in this process, as the host's root
+   */
+  readonly userNamespace?: { readonly open: () => Promise<UserNamespace>; readonly nodePath: string };
 }
 
 /** What a layer records beside its tree. */
@@ -40,7 +58,7 @@ function checkChainId(chainId: string): void {
 }
 
 /** `root` holds the layers; `tmpDir` (same file system) holds publications in progress. */
-export function createLayerStore(root: string, tmpDir: string): LayerStore {
+export function createLayerStore(root: string, tmpDir: string, options: LayerStoreOptions = {}): LayerStore {
   const dirOf = (chainId: string) => {
     checkChainId(chainId);
     return join(root, chainId.slice('sha256:'.length, 'sha256:'.length + 16));
@@ -108,6 +126,16 @@ export function createLayerStore(root: string, tmpDir: string): LayerStore {
         throw error;
       }
       await removeTree(doomed);
+    },
+    async unpack(input, tree, unpackOptions) {
+      // Loaded on first use: a start from cached layers never needs the tar code.
+      const rootless = options.userNamespace;
+      if (rootless) {
+        const { unpackInNamespace } = await import('./unpack-in-namespace.js');
+        return unpackInNamespace(await rootless.open(), rootless.nodePath, input, tree, unpackOptions);
+      }
+      const { unpackLayer } = await import('./unpack-layer.js');
+      return unpackLayer(input, tree, unpackOptions);
     },
   };
 }

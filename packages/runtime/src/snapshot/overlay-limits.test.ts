@@ -33,6 +33,13 @@ describe('overlay mount data size', () => {
     expect(overlayDataBytes({ lowerDirs: lower, otherOptions: others(WRITABLE.tmpfs) })).toBe(
       options.join(',').length,
     );
+    const rootless = overlayOptions(lower, `${WRITABLE.tmpfs}/upper`, `${WRITABLE.tmpfs}/work`, {
+      userxattr: true,
+    });
+    expect(
+      overlayDataBytes({ lowerDirs: lower, otherOptions: others(WRITABLE.tmpfs), userxattr: true }),
+    ).toBe(rootless.join(',').length);
+    expect(rootless.join(',').length - options.join(',').length).toBe(10);
     expect(overlayDataBytes({ lowerDirs: ['/a', '/bc'] })).toBe('lowerdir=/a:/bc'.length);
     expect(overlayDataBytes({ lowerDirs: ['/é'] })).toBe('lowerdir=/'.length + 2);
   });

@@ -20,15 +20,23 @@ export interface OverlayStack {
   readonly lowerDirs: readonly string[];
   /** The mount's other data options, e.g. `upperdir=...` and `workdir=...` (flags such as `ro` are not data). */
   readonly otherOptions?: readonly string[];
+  /** Mounted with `userxattr` (a rootless engine's layers): 10 more bytes. @default false */
+  readonly userxattr?: boolean;
 }
 
 const LOWERDIR = 'lowerdir=';
+
+/** The overlay option that reads whiteouts, opaque markers and redirects from `user.overlay.*` (in a user namespace). */
+export const USER_XATTR = 'userxattr';
 
 /** Bytes of the mount data `lowerdir=A:B:...,OTHER,...`. */
 export function overlayDataBytes(stack: OverlayStack): number {
   const lower = stack.lowerDirs.reduce((sum, dir) => sum + Buffer.byteLength(dir), 0);
   const colons = Math.max(stack.lowerDirs.length - 1, 0);
-  const other = (stack.otherOptions ?? []).reduce((sum, o) => sum + 1 + Buffer.byteLength(o), 0);
+  const other = [...(stack.otherOptions ?? []), ...(stack.userxattr ? [USER_XATTR] : [])].reduce(
+    (sum, o) => sum + 1 + Buffer.byteLength(o),
+    0,
+  );
   return LOWERDIR.length + lower + colons + other;
 }
 
@@ -38,10 +46,7 @@ export function overlayDataBytes(stack: OverlayStack): number {
  */
 export function maxLowerDirs(stack: OverlayStack): number {
   const longest = Math.max(0, ...stack.lowerDirs.map((d) => Buffer.byteLength(d)));
-  const fixed = overlayDataBytes({
-    lowerDirs: [],
-    ...(stack.otherOptions ? { otherOptions: stack.otherOptions } : {}),
-  });
+  const fixed = overlayDataBytes({ ...stack, lowerDirs: [] });
   const fit = Math.floor((MOUNT_DATA_MAX_BYTES - fixed + 1) / (longest + 1));
   return Math.max(0, Math.min(fit, OVERLAY_MAX_LOWER_DIRS));
 }

@@ -21,7 +21,7 @@ import { pack } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isCspecError } from '../errors.js';
 import { createLayeredRoot } from './layered-root.js';
-import { unpackLayer } from './unpack-layer.js';
+import { keepsXattr, type NamespaceIds, opaqueXattr, unmappedOwner, unpackLayer } from './unpack-layer.js';
 
 type Entry = Parameters<ReturnType<typeof pack>['entry']>[0] & { content?: string };
 
@@ -393,5 +393,124 @@ describe('unpackLayer', () => {
     );
     expect(isCspecError(error, 'CSPEC_INVALID_ARCHIVE')).toBe(true);
     expect((error as Error).message).toContain('cannot read it as a tar archive');
+  });
+});
+
+describe('unpacking for a user namespace', () => {
+  const ids: NamespaceIds = {
+    uidMap: [
+      { inside: 0, outside: 1001, count: 1 },
+      { inside: 1, outside: 100000, count: 65536 },
+    ],
+    gidMap: [
+      { inside: 0, outside: 1001, count: 1 },
+      { inside: 1, outside: 100000, count: 65536 },
+    ],
+    user: 'ada',
+  };
+
+  it('marks opaque dirs with the xattr overlayfs reads with userxattr', () => {
+    expect(opaqueXattr(true)).toBe('user.overlay.opaque');
+    expect(opaqueXattr(false)).toBe('trusted.overlay.opaque');
+  });
+
+  it('drops the overlay xattrs of an image in both modes, trusted.* in a user namespace', () => {
+    for (const userns of [false, true]) {
+      expect(keepsXattr('trusted.overlay.opaque', userns)).toBe(false);
+      expect(keepsXattr('user.overlay.redirect', userns)).toBe(false);
+      expect(keepsXattr('security.capability', userns)).toBe(true);
+      expect(keepsXattr('user.origin', userns)).toBe(true);
+    }
+    expect(keepsXattr('trusted.md5', false)).toBe(true);
+    expect(keepsXattr('trusted.md5', true)).toBe(false);
+  });
+
+  it('names the entry, its ids, the mapped range and the fix for an unmapped owner', () => {
+    expect(unmappedOwner('etc/shadow', { uid: 0, gid: 42 }, ids, 'layer 1')).toBeUndefined();
+    expect(unmappedOwner('x', { uid: 65536, gid: 65536 }, ids, 'layer 1')).toBeUndefined();
+    const error = unmappedOwner('opt/data/f', { uid: 70000, gid: 0 }, ids, 'layer 2 of test/image');
+    expect(isCspecError(error, 'CSPEC_ID_NOT_MAPPED')).toBe(true);
+    expect(error?.message).toBe(
+      'layer 2 of test/image: entry "opt/data/f" belongs to uid 70000 / gid 0, which the user namespace does not map (it maps uids 0, 1-65536 and gids 0, 1-65536: 0 is ada, 1 and up are ada\'s subordinate ids from /etc/subuid and /etc/subgid); nothing of the layer was kept',
+    );
+    expect(error?.hint).toContain('at least 70000 ids in /etc/subuid and /etc/subgid');
+    expect(error?.hint).toContain('"ada:100000:131072"');
+    const alone = { ...ids, uidMap: ids.uidMap.slice(0, 1), gidMap: ids.gidMap.slice(0, 1) };
+    expect(unmappedOwner('f', { uid: 0, gid: 5 }, alone, 'layer')?.message).toContain(
+      'it maps uids 0 and gids 0: 0 is ada, ada has no subordinate ids',
+    );
+  });
+
+  describe('as root of the host, with the user namespace rules', () => {
+    let root: string;
+    let dest: string;
+    beforeEach(async () => {
+      root = await mkdtemp(join(tmpdir(), 'cspec-unpack-userns-'));
+      dest = join(root, 'layer');
+      await mkdir(dest);
+    });
+    afterEach(() => rm(root, { recursive: true, force: true }));
+    const unpack = (bytes: Buffer, lowerDirs: string[] = []) =>
+      unpackLayer(Readable.from([bytes]), dest, { lowerDirs, userNamespace: ids, label: 'layer 1' });
+
+    it('skips device nodes (and hard links to them), makes fifos and whiteouts, marks opaque dirs user.overlay.opaque', async () => {
+      const result = await unpack(
+        await tarOf([
+          { name: 'dev/', type: 'directory' },
+          { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+          { name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0, mode: 0o660, gid: 6 },
+          { name: 'dev/also-null', type: 'link', linkname: 'dev/null' },
+          { name: 'run/pipe', type: 'fifo', mode: 0o620, uid: 999, gid: 5 },
+          { name: 'etc/.wh.motd', content: '' },
+          { name: 'usr/share/doc/', type: 'directory' },
+          { name: 'usr/share/doc/.wh..wh..opq', content: '' },
+          {
+            name: 'usr/share/doc/new',
+            content: 'n',
+            pax: {
+              'SCHILY.xattr.trusted.overlay.opaque': 'y',
+              'SCHILY.xattr.user.overlay.redirect': '/x',
+              'SCHILY.xattr.trusted.md5': 'abc',
+              'SCHILY.xattr.user.origin': 'test',
+            },
+          },
+        ]),
+      );
+      expect(await readdir(join(dest, 'dev'))).toEqual([]);
+      const pipe = await lstat(join(dest, 'run/pipe'));
+      expect([pipe.isFIFO(), pipe.mode & 0o7777, pipe.uid, pipe.gid]).toEqual([true, 0o620, 999, 5]);
+      const whiteout = await lstat(join(dest, 'etc/motd'));
+      expect([whiteout.isCharacterDevice(), whiteout.rdev]).toEqual([true, 0]);
+      expect(result.opaqueDirs).toEqual(['usr/share/doc']);
+      expect(xattr(join(dest, 'usr/share/doc'), 'user.overlay.opaque')).toBe('y');
+      expect(() => xattr(join(dest, 'usr/share/doc'), 'trusted.overlay.opaque')).toThrow();
+      const file = join(dest, 'usr/share/doc/new');
+      expect(xattr(file, 'user.origin')).toBe('test');
+      for (const name of ['trusted.overlay.opaque', 'user.overlay.redirect', 'trusted.md5'])
+        expect(() => xattr(file, name)).toThrow();
+    });
+
+    it.each([
+      ['a file', { name: 'opt/data', uid: 70000, gid: 0, content: 'x' }, 'opt/data', 'uid 70000 / gid 0'],
+      ['a directory', { name: 'srv/', type: 'directory', uid: 0, gid: 65537 }, 'srv', 'uid 0 / gid 65537'],
+      ['a fifo', { name: 'p', type: 'fifo', uid: 80000, gid: 80000 }, 'p', 'uid 80000 / gid 80000'],
+      ['the root', { name: './', type: 'directory', uid: 70000, gid: 0 }, '/', 'uid 70000 / gid 0'],
+    ] as const)('refuses %s owned by an unmapped id', async (_what, entry, path, owner) => {
+      const error = await unpack(await tarOf([{ name: 'ok', content: 'x' }, entry as Entry])).catch(
+        (e: unknown) => e,
+      );
+      expect(isCspecError(error, 'CSPEC_ID_NOT_MAPPED')).toBe(true);
+      expect((error as Error).message).toContain(`layer 1: entry "${path}" belongs to ${owner}`);
+    });
+
+    it('does not ask a whiteout or a device node it skips for a mapped owner', async () => {
+      await unpack(
+        await tarOf([
+          { name: '.wh.gone', content: '', uid: 70000 },
+          { name: 'console', type: 'character-device', devmajor: 5, devminor: 1, uid: 70000 },
+        ]),
+      );
+      expect(await readdir(dest)).toEqual(['gone']);
+    });
   });
 });

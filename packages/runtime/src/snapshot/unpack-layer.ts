@@ -11,6 +11,17 @@
  * - owners, modes (setuid and friends included), mtimes and xattrs are kept;
  *   device nodes and fifos are created as such (root only).
  *
+ * In a rootless engine's user namespace (`userNamespace`, the unpack runs as
+ * root inside it: unpack-main.ts) overlayfs reads the `user.overlay.*`
+ * xattrs (mounted with `userxattr`), so an opaque directory gets
+ * `user.overlay.opaque=y`; whiteouts stay 0/0 character devices (the kernel
+ * lets mapped root make those). Device nodes are skipped (mapped root cannot
+ * make them; the OCI runtime gives containers their /dev, as Docker and
+ * podman do in a user namespace), fifos are made, `trusted.*` xattrs are
+ * dropped (only host root may set them). An entry owned by an id the
+ * namespace does not map fails the unpack naming the entry, the id and the
+ * range: its owner is never silently changed.
+ *
  * Entries that would land outside the directory — a `..` component, or a
  * path through a symbolic link — are refused, and so is a whiteout that
  * names no file of its directory (`.wh.`, `.wh..`, `.wh...`: containerd
@@ -53,7 +64,9 @@ import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
+import { createDebug } from '../debug.js';
 import { CspecError } from '../errors.js';
+import type { IdMapping } from '../rootless/id-ranges.js';
 import { captureOutput } from '../util/capture-output.js';
 import { isNoSpace } from '../util/no-space.js';
 import { createZstdDecoder, detectCompression } from './compression.js';
@@ -65,6 +78,19 @@ export interface UnpackOptions {
   readonly signal?: AbortSignal;
   /** For error messages, e.g. `layer 3 of docker.io/library/postgres:16`. */
   readonly label?: string;
+  /**
+   * Unpack as root of a rootless engine's user namespace, whose maps these
+   * are (its `uid_map`/`gid_map`). @default the host's root: every id, device nodes, `trusted.*`
+   */
+  readonly userNamespace?: NamespaceIds;
+}
+
+/** The ids a user namespace maps, and whose namespace it is (for the hint of an error). */
+export interface NamespaceIds {
+  readonly uidMap: readonly IdMapping[];
+  readonly gidMap: readonly IdMapping[];
+  /** The user whose subordinate ids these are. */
+  readonly user: string;
 }
 
 export interface UnpackResult {
@@ -79,6 +105,56 @@ const WHITEOUT = '.wh.';
 const WHITEOUT_META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 const XATTR_PREFIX = 'SCHILY.xattr.';
+
+const debug = createDebug('cspec:unpack');
+
+/** The xattr that makes a directory opaque for overlayfs: `user.overlay.*` when mounted with `userxattr`. */
+export function opaqueXattr(inUserNamespace: boolean): string {
+  return inUserNamespace ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
+}
+
+/**
+ * Whether an image's xattr is set on the unpacked file. Never the overlay
+ * ones (an image must not steer overlayfs: whiteouts, opaque dirs, redirects),
+ * and no `trusted.*` inside a user namespace (only the host's root may set them).
+ */
+export function keepsXattr(name: string, inUserNamespace: boolean): boolean {
+  if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) return false;
+  return !(inUserNamespace && name.startsWith('trusted.'));
+}
+
+const inside = (maps: readonly IdMapping[], id: number) =>
+  maps.some((m) => id >= m.inside && id < m.inside + m.count);
+
+const describeMap = (maps: readonly IdMapping[]) =>
+  maps.map((m) => (m.count === 1 ? `${m.inside}` : `${m.inside}-${m.inside + m.count - 1}`)).join(', ');
+
+/**
+ * The error for an entry whose owner the namespace does not map (chown would
+ * fail with EINVAL), or undefined when both its uid and gid are mapped.
+ */
+export function unmappedOwner(
+  entry: string,
+  owner: { readonly uid: number; readonly gid: number },
+  ids: NamespaceIds,
+  label: string,
+): CspecError | undefined {
+  const uidOk = inside(ids.uidMap, owner.uid);
+  const gidOk = inside(ids.gidMap, owner.gid);
+  if (uidOk && gidOk) return undefined;
+  const needed = Math.max(uidOk ? 0 : owner.uid, gidOk ? 0 : owner.gid);
+  const range = ids.uidMap.find((m) => m.inside === 1);
+  return new CspecError(
+    'CSPEC_ID_NOT_MAPPED',
+    `${label}: entry "${entry}" belongs to uid ${owner.uid} / gid ${owner.gid}, which the user namespace does not map ` +
+      `(it maps uids ${describeMap(ids.uidMap)} and gids ${describeMap(ids.gidMap)}: 0 is ${ids.user}, ` +
+      `${range ? `1 and up are ${ids.user}'s subordinate ids from /etc/subuid and /etc/subgid` : `${ids.user} has no subordinate ids`}); ` +
+      'nothing of the layer was kept',
+    {
+      hint: `give ${ids.user} a subordinate range of at least ${needed} ids in /etc/subuid and /etc/subgid (e.g. a line "${ids.user}:100000:${Math.ceil((needed + 1) / 65536) * 65536}" in both, not overlapping another user's), or use an image whose files belong to ids below ${Math.max(...ids.uidMap.map((m) => m.inside + m.count))}`,
+    },
+  );
+}
 
 function invalid(label: string, message: string): CspecError {
   return new CspecError('CSPEC_INVALID_ARCHIVE', `${label}: ${message}`, {
@@ -173,6 +249,11 @@ export async function unpackLayer(
   options: UnpackOptions = {},
 ): Promise<UnpackResult> {
   const label = options.label ?? 'layer';
+  const ids = options.userNamespace;
+  const inUserNamespace = ids !== undefined;
+  let skippedDevices = 0;
+  // Device nodes not made (in a user namespace), so that a hard link to one is skipped too.
+  const skipped = new Set<string>();
   const lowers = createLayeredRoot(options.lowerDirs ?? []);
   const hash = createHash('sha256');
   const tar = await decompressed(input, label);
@@ -259,6 +340,8 @@ export async function unpackLayer(
     const rel = entryPath(header.name, label);
     if (rel === '') {
       // The root directory's own metadata.
+      const error = ids && unmappedOwner('/', { uid: header.uid ?? 0, gid: header.gid ?? 0 }, ids, label);
+      if (error) throw error;
       dirs.set('', header);
       return;
     }
@@ -273,12 +356,20 @@ export async function unpackLayer(
         `entry "${header.name}" is not a valid whiteout: "${base}" names no file of its directory`,
       );
     }
+    if (ids && hiddenName === undefined && base !== OPAQUE) {
+      const isDevice = header.type === 'character-device' || header.type === 'block-device';
+      const error = isDevice
+        ? undefined
+        : unmappedOwner(rel, { uid: header.uid ?? 0, gid: header.gid ?? 0 }, ids, label);
+      if (error) throw error;
+    }
     ensureParents(rel);
 
     if (base === OPAQUE) {
       opaque.add(parent);
       return;
     }
+    skipped.delete(rel);
     if (hiddenName !== undefined) {
       const hidden = parent ? `${parent}/${hiddenName}` : hiddenName;
       clear(hidden, false);
@@ -290,8 +381,10 @@ export async function unpackLayer(
       for (const [key, value] of Object.entries(header.pax as Record<string, string>)) {
         if (!key.startsWith(XATTR_PREFIX)) continue;
         const name = key.slice(XATTR_PREFIX.length);
-        // An image must not steer overlayfs (whiteouts, opaque, redirects) through its own xattrs.
-        if (name.startsWith('trusted.overlay.')) continue;
+        if (!keepsXattr(name, inUserNamespace)) {
+          debug('%s: dropped the xattr %s of %s', label, name, rel);
+          continue;
+        }
         xattrs.push(rel, name, `0s${Buffer.from(value, 'latin1').toString('base64')}`);
       }
     }
@@ -332,6 +425,13 @@ export async function unpackLayer(
       case 'block-device':
       case 'fifo':
         clear(rel, false);
+        others.delete(rel);
+        if (inUserNamespace && header.type !== 'fifo') {
+          // The OCI runtime gives the container its /dev; mapped root cannot make device nodes.
+          skippedDevices++;
+          skipped.add(rel);
+          return;
+        }
         nodes.push(
           rel,
           header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c',
@@ -339,7 +439,6 @@ export async function unpackLayer(
           String(header.devminor ?? 0),
         );
         // Created after the tar is read (one mknod process); its metadata follows then.
-        others.delete(rel);
         others.set(rel, header);
         return;
       default:
@@ -410,6 +509,10 @@ export async function unpackLayer(
   );
 
   for (const { path, target } of links) {
+    if (skipped.has(target)) {
+      skippedDevices++;
+      continue;
+    }
     ensureParents(path);
     // The target's parents must be real directories too: a link through a symlink could reach the host.
     const parts = target.split('/').slice(0, -1);
@@ -460,7 +563,7 @@ export async function unpackLayer(
   const opaqueDirs: string[] = [];
   for (const d of [...opaque].sort()) if (isRealDir(d)) opaqueDirs.push(d);
   await runBatch(
-    'for d; do setfattr -n trusted.overlay.opaque -v y "$d" || exit 1; done',
+    `for d; do setfattr -n ${opaqueXattr(inUserNamespace)} -v y "$d" || exit 1; done`,
     opaqueDirs.map((d) => host(d)),
     'marking opaque directories',
     label,
@@ -476,5 +579,11 @@ export async function unpackLayer(
     const mtime = header.mtime ?? new Date(0);
     lutimesSync(p, mtime, mtime);
   }
+  if (skippedDevices > 0)
+    debug(
+      '%s: skipped %d device nodes (in a user namespace the OCI runtime provides /dev)',
+      label,
+      skippedDevices,
+    );
   return { diffId: `sha256:${hash.digest('hex')}`, opaqueDirs };
 }

@@ -30,11 +30,30 @@ export async function mountsUnder(dir: string): Promise<string[]> {
  * Removes a directory tree that a killed tool may have left with file systems
  * mounted inside (debootstrap mounts proc and sysfs in its target): those are
  * detached first, so the removal never descends into a mounted file system.
+ * For a user (rootless), what the user may not remove — files of its
+ * subordinate ids, unwritable directories — is removed inside its user
+ * namespace (rootless/process-namespace.ts).
  */
 export async function removeTree(dir: string): Promise<void> {
   for (const point of await mountsUnder(dir)) {
     debug('unmounting %s left under %s', point, dir);
     await run('umount', ['--lazy', point]);
   }
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (error) {
+    if (!deniedToUser(error)) throw error;
+    // A rootless engine's layers and containers hold files of the user's subordinate ids (and
+    // directories without write permission): the user's namespace root may remove them.
+    debug('removing %s as root of the user namespace: %s', dir, (error as Error).message);
+    const { processUserNamespace } = await import('../rootless/process-namespace.js');
+    const ns = await processUserNamespace();
+    await ns.run(['rm', '-rf', '--one-file-system', '--', resolve(dir)]);
+  }
+}
+
+/** A removal the kernel refused to a user (not root): what its user namespace's root may do. */
+function deniedToUser(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (code === 'EACCES' || code === 'EPERM') && process.getuid?.() !== 0;
 }

@@ -1,0 +1,252 @@
+/**
+ * Image layers in a rootless store, as the unprivileged user `cspecrl` (uid
+ * 1001 with /etc/subuid 100000:65536 on the CI machine; the test is skipped
+ * where that user does not exist). The store runs as the user
+ * (store-driver.ts through runuser, with private data, run and tmpfs
+ * directories); the checks look at the unpacked files from the host: owners
+ * are the image's, mapped into the user's subordinate range.
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hostIdOf,
+  idMappings,
+  parseSubordinateRange,
+} from '../../packages/runtime/src/rootless/id-ranges.js';
+import { dockerArchive, tarOf } from '../support/archives.js';
+import type { OperationResult, StoreOperation } from './store-driver.js';
+
+const run = promisify(execFile);
+const USER = 'cspecrl';
+const REPO = join(import.meta.dirname, '../..');
+const DRIVER = join(import.meta.dirname, 'store-driver.ts');
+
+function userIds(): { uid: number; gid: number } | undefined {
+  const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', USER], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+}
+const ids = userIds();
+
+/** Waits up to 2 s for a process to end; whether it did. */
+async function ended(pid: number): Promise<boolean> {
+  for (let i = 0; i < 40 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+  return !existsSync(`/proc/${pid}`);
+}
+
+describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
+  const { uid, gid } = ids ?? { uid: 0, gid: 0 };
+  const range = (file: string) =>
+    parseSubordinateRange(execFileSync('cat', [file], { encoding: 'utf8' }), { name: USER, id: uid });
+  const uidMap = idMappings(uid, range('/etc/subuid'));
+  const gidMap = idMappings(gid, range('/etc/subgid'));
+  const hostUid = (inside: number) => hostIdOf(uidMap, inside);
+  const hostGid = (inside: number) => hostIdOf(gidMap, inside);
+
+  let dir: string;
+  let data: string;
+
+  /** Runs the store operations as the user; returns each one's result. */
+  async function asUser(operations: readonly StoreOperation[]): Promise<OperationResult[]> {
+    const { stdout } = await run(
+      'runuser',
+      [
+        '-u',
+        USER,
+        '--',
+        'env',
+        `HOME=/home/${USER}`,
+        `CSPEC_DATA_DIR=${data}`,
+        `CSPEC_RUN_DIR=${join(dir, 'run')}`,
+        `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
+        process.execPath,
+        '--import',
+        'tsx',
+        DRIVER,
+        JSON.stringify(operations),
+      ],
+      { cwd: REPO, maxBuffer: 16 << 20 },
+    );
+    const { results, holder } = JSON.parse(stdout) as { results: OperationResult[]; holder: number };
+    // The user namespace's holder ends with the process that made it; the unpack helpers before it.
+    expect(await ended(holder)).toBe(true);
+    expect(spawnSync('pgrep', ['-f', '-u', USER, `unpack-main|${DRIVER}`]).status).toBe(1);
+    return results;
+  }
+
+  /** A file of the test, readable by the user. */
+  async function userFile(name: string, bytes: Buffer): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    await chown(path, uid, gid);
+    return path;
+  }
+
+  /** Every path under `root` with its host owner, `path uid:gid`. */
+  const owners = (root: string) =>
+    execFileSync('find', [root, '-printf', '%P %U:%G\n'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
+  beforeAll(async () => {
+    dir = await mkdtemp('/tmp/cspec-rootless-layers-');
+    await chown(dir, uid, gid);
+    await chmod(dir, 0o700);
+    data = join(dir, 'data');
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const base = () =>
+    tarOf([
+      { name: './', type: 'directory', mode: 0o755 },
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/shadow', mode: 0o640, uid: 0, gid: 42, content: 'root:*:19000:0:99999:7:::\n' },
+      { name: 'etc/motd', content: 'hello\n' },
+      { name: 'usr/', type: 'directory', mode: 0o755 },
+      { name: 'usr/bin/', type: 'directory', mode: 0o755 },
+      { name: 'usr/bin/passwd', mode: 0o4755, content: '#!/bin/sh\n' },
+      { name: 'usr/share/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/doc/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/doc/old', content: 'old\n' },
+      { name: 'var/', type: 'directory', mode: 0o755 },
+      { name: 'var/lib/', type: 'directory', mode: 0o755 },
+      { name: 'var/lib/postgresql/', type: 'directory', mode: 0o700, uid: 999, gid: 999 },
+      { name: 'var/lib/postgresql/PG_VERSION', mode: 0o600, uid: 999, gid: 999, content: '16\n' },
+      { name: 'dev/', type: 'directory', mode: 0o755 },
+      { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: 'run/', type: 'directory', mode: 0o755 },
+      { name: 'run/initctl', type: 'fifo', mode: 0o600 },
+    ]);
+
+  it('fails an unpack whose owner is outside the range with one clear error, and keeps nothing', async () => {
+    const bad = await userFile(
+      'out-of-range.tar',
+      await tarOf([
+        { name: 'opt/', type: 'directory', mode: 0o755 },
+        { name: 'opt/ok', content: 'x', uid: 999, gid: 999 },
+        { name: 'opt/big', content: 'x', uid: 70000, gid: 70000 },
+      ]),
+    );
+    const [result] = await asUser([{ op: 'import', file: bad, reference: 'test/rootless-bad:1' }]);
+    expect(result).toEqual({
+      error: {
+        code: 'CSPEC_ID_NOT_MAPPED',
+        message: expect.stringContaining(
+          'entry "opt/big" belongs to uid 70000 / gid 70000, which the user namespace does not map (it maps uids 0, 1-65536',
+        ),
+        hint: expect.stringContaining(`give ${USER} a subordinate range of at least 70000 ids`),
+      },
+    });
+    expect(await readdir(join(data, 'layers')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(data, 'blobs/sha256')).catch(() => [])).toEqual([]);
+    expect(owners(data).filter((l) => !l.endsWith(` ${uid}:${gid}`))).toEqual([]);
+  });
+
+  it("unpacks a rootfs and a second layer with the image's owners, mapped into the user's range", async () => {
+    const rootfs = await userFile('rootfs.tar', await base());
+    const top = await tarOf([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/.wh.motd', content: '' },
+      { name: 'usr/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/doc/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/doc/.wh..wh..opq', content: '' },
+      { name: 'usr/share/doc/new', content: 'new\n', uid: 42, gid: 42 },
+    ]);
+    const archive = await userFile(
+      'two-layers.tar',
+      await dockerArchive([await base(), top], { repoTag: 'test/rootless-two:1' }),
+    );
+    const results = await asUser([
+      { op: 'import', file: rootfs, reference: 'test/rootless-rootfs:1' },
+      { op: 'load', file: archive },
+      { op: 'layers', reference: 'test/rootless-rootfs:1' },
+      { op: 'layers', reference: 'test/rootless-two:1' },
+    ]);
+    for (const r of results) expect(r).toHaveProperty('ok');
+    const [lower] = (results[2] as { ok: string[] }).ok;
+    const [lower2, upper] = (results[3] as { ok: string[] }).ok;
+    expect(lower2).toBe(lower);
+
+    const stat = async (root: string, path: string) => {
+      const s = await lstat(join(root, path));
+      return { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 };
+    };
+    expect(await stat(lower!, 'etc/shadow')).toEqual({ uid: hostUid(0), gid: hostGid(42), mode: 0o640 });
+    expect(await stat(lower!, 'usr/bin/passwd')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o4755 });
+    expect(await stat(lower!, 'var/lib/postgresql')).toEqual({
+      uid: hostUid(999),
+      gid: hostGid(999),
+      mode: 0o700,
+    });
+    expect(await stat(lower!, 'var/lib/postgresql/PG_VERSION')).toEqual({
+      uid: hostUid(999),
+      gid: hostGid(999),
+      mode: 0o600,
+    });
+    // runc gives the container its /dev; a fifo is made.
+    expect(await readdir(join(lower!, 'dev'))).toEqual([]);
+    expect((await lstat(join(lower!, 'run/initctl'))).isFIFO()).toBe(true);
+
+    const whiteout = await lstat(join(upper!, 'etc/motd'));
+    expect([whiteout.isCharacterDevice(), whiteout.rdev]).toEqual([true, 0]);
+    const xattr = (path: string, name: string) =>
+      spawnSync('getfattr', ['--only-values', '-n', name, path], { encoding: 'utf8' }).stdout;
+    expect(xattr(join(upper!, 'usr/share/doc'), 'user.overlay.opaque')).toBe('y');
+    expect(xattr(join(upper!, 'usr/share/doc'), 'trusted.overlay.opaque')).toBe('');
+    expect(await stat(upper!, 'usr/share/doc/new')).toEqual({
+      uid: hostUid(42),
+      gid: hostGid(42),
+      mode: 0o644,
+    });
+    expect(await readFile(join(upper!, '../opaque'), 'utf8')).toBe('usr/share/doc\n');
+    expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);
+
+    // Mounted as a container's root (overlay with userxattr in the user namespace): owners, whiteout, opaque dir.
+    const [view] = await asUser([
+      {
+        op: 'mount',
+        layerDirs: [lower!, upper!],
+        work: join(dir, 'mount'),
+        paths: ['etc', 'usr/share/doc', 'etc/shadow', 'usr/bin/passwd', 'var/lib/postgresql/PG_VERSION'],
+      },
+    ]);
+    expect(view).toEqual({
+      ok: [
+        '== etc',
+        'shadow',
+        '== usr/share/doc',
+        'new',
+        '== etc/shadow',
+        '0:42 640',
+        '== usr/bin/passwd',
+        '0:0 4755',
+        '== var/lib/postgresql/PG_VERSION',
+        '999:999 600',
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('removes the images as the user, subordinate-owned files included, and leaves nothing', async () => {
+    const results = await asUser([
+      { op: 'remove', reference: 'test/rootless-rootfs:1' },
+      { op: 'remove', reference: 'test/rootless-two:1' },
+      { op: 'prune' },
+    ]);
+    for (const r of results) expect(r).toHaveProperty('ok');
+    expect((results[2] as { ok: { layersRemoved: number } }).ok.layersRemoved).toBe(2);
+    expect(await readdir(join(data, 'layers'))).toEqual([]);
+    expect(await readdir(join(data, 'blobs/sha256'))).toEqual([]);
+    expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);
+    // Nothing of a subordinate id is left in the user's directories.
+    expect(owners(dir).filter((l) => !l.endsWith(` ${uid}:${gid}`))).toEqual([]);
+  });
+});
