@@ -5,11 +5,10 @@
  * with a published port, two on a network where one dials the other by alias
  * and by name. The network is the one named by the first argument (made by
  * another process: `cspec network create`), or one made here.
- * Prints one JSON line per step; reads a line on stdin before closing the engine.
+ * Prints one JSON line per step; closes the engine on SIGTERM.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createEngine } from '../../packages/runtime/src/engine/native-engine.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { dockerArchive, type TarEntry, tarOf } from '../support/archives.js';
@@ -28,11 +27,11 @@ const serve = (name: string) =>
 const dial = (host: string) =>
   `require('net').connect(8080, '${host}').setTimeout(5000, () => { console.error('timed out'); process.exit(1); }).on('data', (d) => { process.stdout.write(d); process.exit(0); }).on('error', (e) => { console.error(e.message); process.exit(1); })`;
 
+/** Until the test sends SIGTERM: then the engine closes. */
+const terminated = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
 const engine = await createEngine();
 try {
-  // Owned by the user itself: root inside, and unpacked as is by a store that cannot change owners.
-  const own = { uid: process.getuid!(), gid: process.getgid!() };
-  const dir = (name: string, mode = 0o755): TarEntry => ({ name, type: 'directory', mode, ...own });
+  const dir = (name: string, mode = 0o755): TarEntry => ({ name, type: 'directory', mode });
   const layer = await tarOf([
     dir('etc/'),
     dir('tmp/', 0o1777),
@@ -88,11 +87,7 @@ try {
   const exit = await client.wait();
   report('reached', { exit, logs: await client.logText(), db: db.ipAddress, network: network.name });
 
-  await new Promise<void>((resolve) => {
-    const lines = createInterface({ input: process.stdin });
-    lines.once('line', () => resolve());
-    lines.once('close', () => resolve());
-  });
+  await terminated;
 } catch (error) {
   report('failed', { message: (error as Error).stack ?? String(error) });
 } finally {

@@ -3,7 +3,7 @@
  * runuser): drives the rootless network code directly, with stand-ins for
  * containers — namespaces made by the network manager, a TCP server started in
  * them through the user namespace. Prints one JSON line per step on stdout;
- * reads a line on stdin before tearing everything down.
+ * tears everything down on SIGTERM.
  *
  *   network-driver.ts publish   one namespace with two published ports; a taken host port fails
  *   network-driver.ts network   two namespaces on a user-defined network; b dials a by alias and name
@@ -15,7 +15,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
 import { isCspecError } from '../../packages/runtime/src/errors.js';
 import { isListeningInside } from '../../packages/runtime/src/network/container-port-probe.js';
@@ -108,14 +107,8 @@ async function rlRoutes(): Promise<string> {
 const dial = (host: string) =>
   `require('net').connect(8080, '${host}').setTimeout(5000, () => { console.error('timed out'); process.exit(1); }).on('data', (d) => { process.stdout.write(d); process.exit(0); }).on('error', (e) => { console.error(e.message); process.exit(1); })`;
 
-async function waitForLine(): Promise<void> {
-  const lines = createInterface({ input: process.stdin });
-  await new Promise<void>((resolve) => {
-    lines.once('line', () => resolve());
-    lines.once('close', () => resolve());
-  });
-  lines.close();
-}
+/** Until the test sends SIGTERM: then the teardown below runs. */
+const terminated = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
 
 const setups: Awaited<ReturnType<typeof manager.setupContainer>>[] = [];
 const forwards: PortForwarder[] = [];
@@ -229,7 +222,7 @@ try {
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }
-  if (scenario !== 'sweep') await waitForLine();
+  if (scenario !== 'sweep') await terminated;
 } catch (error) {
   report('failed', { message: (error as Error).stack ?? String(error) });
 } finally {

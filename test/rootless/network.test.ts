@@ -1,52 +1,42 @@
 /**
- * Rootless networking as the unprivileged user `cspecrl` (skipped where that
- * user does not exist): network-driver.ts runs as the user through runuser,
- * with a private run directory, and drives the network manager directly —
- * namespaces made by it, a TCP server started in one of them through the
- * user namespace standing in for a container. The checks run from the host:
- * a published port answers on 127.0.0.1, members of a network reach each
- * other by name and alias, nothing routes out of the rootless namespace, and
- * nothing of the user's is left (processes, namespace files, records) once
- * the driver ends — or is killed and a sweep has run.
+ * Rootless networking as an ordinary user (test/support/rootless-user.ts: a
+ * user with a subordinate range and directories of its own, as CI makes it).
+ * network-driver.ts runs as the user and drives the network manager directly
+ * — namespaces made by it, a TCP server started in one of them through the
+ * user namespace standing in for a container; engine-network-driver.ts starts
+ * real containers with a rootless engine. The checks run from the host: a
+ * published port answers on 127.0.0.1, members of a network reach each other
+ * by name and alias, nothing routes out of the rootless namespace, and nothing
+ * of the user's is left (processes, namespace files, records) once a driver
+ * ends — or is killed — and a sweep has run.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { fetchText } from '../network/helpers.js';
-import { BIN } from '../support/run-cli.js';
+import { expectNoLeaks } from '../support/leaks.js';
+import { ensureRootlessUser, openRootlessWorld, type RootlessWorld } from '../support/rootless-user.js';
 
-const USER = 'cspecrl';
-const REPO = join(import.meta.dirname, '../..');
-const DRIVER = join(import.meta.dirname, 'network-driver.ts');
-const ENGINE_DRIVER = join(import.meta.dirname, 'engine-network-driver.ts');
-
-function userIds(): { uid: number; gid: number } | undefined {
-  const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', USER], { encoding: 'utf8' });
-  if (uid.status !== 0 || gid.status !== 0) return undefined;
-  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
-}
-const ids = userIds();
+const DRIVER = 'test/rootless/network-driver.ts';
+const ENGINE_DRIVER = 'test/rootless/engine-network-driver.ts';
 
 interface Step {
   readonly step: string;
   readonly [key: string]: unknown;
 }
 
-/** A driver run as the user: its steps as they come, and a line on stdin to end it. */
+/** A driver run as the user: its steps as they come; SIGTERM ends it. */
 interface DriverRun {
   readonly child: ChildProcess;
   next(): Promise<Step>;
   finish(): Promise<Step[]>;
 }
 
-describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
-  const { uid, gid } = ids ?? { uid: 0, gid: 0 };
-  let dir: string;
-  const runDir = () => join(dir, 'run');
+describe('rootless networking (as an ordinary user)', () => {
+  let world: RootlessWorld;
+  const runDir = () => world.dirs.run;
   const running: ChildProcess[] = [];
 
   /** The user's processes started by this test (their environment names the test's directory). */
@@ -56,8 +46,8 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
       .filter((p) => {
         try {
           return (
-            readFileSync(`/proc/${p}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1] === String(uid) &&
-            readFileSync(`/proc/${p}/environ`, 'utf8').includes(dir)
+            readFileSync(`/proc/${p}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1] ===
+              String(world.user.uid) && readFileSync(`/proc/${p}/environ`, 'utf8').includes(runDir())
           );
         } catch {
           return false;
@@ -80,25 +70,7 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
   };
 
   function drive(scenario: string | undefined, driver = DRIVER): DriverRun {
-    const child = spawn(
-      'runuser',
-      [
-        '-u',
-        USER,
-        '--',
-        'env',
-        `HOME=/home/${USER}`,
-        `CSPEC_RUN_DIR=${runDir()}`,
-        `CSPEC_DATA_DIR=${join(dir, 'data')}`,
-        `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
-        process.execPath,
-        '--import',
-        'tsx',
-        driver,
-        ...(scenario ? [scenario] : []),
-      ],
-      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const child = world.spawn(driver, scenario ? [scenario] : []);
     running.push(child);
     let stderr = '';
     child.stderr!.on('data', (d) => {
@@ -125,7 +97,7 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
       child,
       next,
       async finish() {
-        child.stdin!.end('done\n');
+        child.kill('SIGTERM');
         await exited;
         return queue.splice(0);
       },
@@ -149,17 +121,17 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp('/tmp/cspec-rootless-net-');
-    await chown(dir, uid, gid);
-    await chmod(dir, 0o700);
+    world = await openRootlessWorld(ensureRootlessUser());
   });
 
   afterEach(async () => {
     for (const c of running.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+    // Nothing of it ever shows on the host: no namespace, link, mount or rule of root's kind either.
+    expectNoLeaks();
   });
 
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   test('a published port answers on 127.0.0.1 of the host; a taken port is refused; nothing is left', async () => {
@@ -240,11 +212,8 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     expect(await fetchText('127.0.0.1', port)).toBe('hello from c1\n');
     const [forwarder] = published.forwarder as number[];
 
-    // runuser's child: the driver itself.
-    const driver = Number(
-      spawnSync('pgrep', ['-P', String(run.child.pid), '-u', USER], { encoding: 'utf8' }).stdout.trim(),
-    );
-    process.kill(driver, 'SIGKILL');
+    // setpriv execs: the child is the driver itself.
+    run.child.kill('SIGKILL');
     // The stand-in server is not a container (no runtime ends it with its owner): the test does.
     process.kill(published.server as number, 'SIGKILL');
     expect(await processesGone()).toEqual([]);
@@ -260,31 +229,11 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     expect(await processesGone()).toEqual([]);
   });
 
-  /** The built CLI as the user, with the test's directories. */
-  const cli = (args: readonly string[]) =>
-    spawnSync(
-      'runuser',
-      [
-        '-u',
-        USER,
-        '--',
-        'env',
-        `HOME=/home/${USER}`,
-        'NO_COLOR=1',
-        `CSPEC_RUN_DIR=${runDir()}`,
-        `CSPEC_DATA_DIR=${join(dir, 'data')}`,
-        `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
-        process.execPath,
-        BIN,
-        ...args,
-      ],
-      { cwd: REPO, encoding: 'utf8' },
-    );
-
   test('real containers: a published port answers on 127.0.0.1; two on a network made by `cspec network create` reach each other by alias and name', async () => {
-    const created = cli(['network', 'create', 'rl-cli']);
+    const cli = (args: readonly string[]) => world.cli(args);
+    const created = await cli(['network', 'create', 'rl-cli']);
     expect(created.status, created.stderr).toBe(0);
-    const listed = cli(['network', 'ls', '--json']);
+    const listed = await cli(['network', 'ls', '--json']);
     expect(JSON.parse(listed.stdout)).toMatchObject([
       { name: 'rl-cli', subnet: expect.stringMatching(/^10\.89\./) },
     ]);
@@ -301,9 +250,9 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     const closed = await run.finish();
     expect(closed.at(-1)).toMatchObject({ step: 'closed' });
     expect(await processesGone()).toEqual([]);
-    const removed = cli(['network', 'rm', 'rl-cli']);
+    const removed = await cli(['network', 'rm', 'rl-cli']);
     expect(removed.status, removed.stderr).toBe(0);
-    expect(cli(['network', 'rm', 'rl-cli']).stderr).toMatch(/network "rl-cli" does not exist/);
+    expect((await cli(['network', 'rm', 'rl-cli'])).stderr).toMatch(/network "rl-cli" does not exist/);
     const swept = drive('sweep');
     expect(await swept.next()).toMatchObject({ step: 'swept' });
     await swept.finish();
@@ -316,11 +265,9 @@ describe.skipIf(ids === undefined)('rootless networking (as cspecrl)', () => {
     const published = await run.next();
     expect(published.step, JSON.stringify(published)).toBe('published');
     expect(await run.next()).toMatchObject({ step: 'reached' });
-    const driver = Number(
-      spawnSync('pgrep', ['-P', String(run.child.pid), '-u', USER], { encoding: 'utf8' }).stdout.trim(),
-    );
     const killedAt = Date.now();
-    process.kill(driver, 'SIGKILL');
+    // setpriv execs: the child is the driver itself.
+    run.child.kill('SIGKILL');
     let left: string[] = [];
     for (; Date.now() - killedAt < 5000; await new Promise((r) => setTimeout(r, 100))) {
       left = [...ownProcesses(), ...filesLeft()];
