@@ -100,6 +100,9 @@ if (wanted('trivial-start')) {
   process.stdout.write(
     `library − runc: ${trivial.deltasMs.libraryMinusRunc} ms (goal ≤ 15); cli − runc: ${trivial.deltasMs.cliMinusRunc} ms (goal ≤ 80)\n`,
   );
+  process.stdout.write(
+    `rootless / root: library ${trivial.ratios.rootlessLibraryToRoot}, cli ${trivial.ratios.rootlessCliToRoot} (goal ≤ 1.3); rootless library / docker run: ${trivial.ratios.rootlessLibraryToDocker} (goal ≤ 0.2)\n`,
+  );
 }
 
 if (wanted('security-start')) {

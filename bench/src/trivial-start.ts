@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
 import { ensureDocker, importIntoDocker } from './docker.js';
+import { openRootlessSide } from './rootless-side.js';
 import { writeRuncBundle } from './runc-bundle.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
@@ -25,8 +26,14 @@ export interface TrivialStartResult {
   readonly docker: string;
   readonly results: Record<string, Summary>;
   readonly deltasMs: { readonly libraryMinusRunc: number; readonly cliMinusRunc: number };
-  /** cspec / docker run, medians. */
-  readonly ratios: { readonly libraryToDocker: number; readonly cliToDocker: number };
+  /** cspec / docker run, and rootless / root, medians. */
+  readonly ratios: {
+    readonly libraryToDocker: number;
+    readonly cliToDocker: number;
+    readonly rootlessLibraryToRoot: number;
+    readonly rootlessCliToRoot: number;
+    readonly rootlessLibraryToDocker: number;
+  };
 }
 
 const DOCKER_TAG = 'cspec-bench/debian:bookworm';
@@ -42,6 +49,8 @@ export async function trivialStart(options: {
   const docker = await ensureDocker(options.log);
   // Both sides start the same root filesystem.
   await importIntoDocker(image.layerDirs[0]!, DOCKER_TAG);
+  // The same start by an ordinary user's engine (issue #15), in a worker running as that user.
+  const rootless = await openRootlessSide([IMAGE], options.log);
   const work = await mkdtemp(join(tmpdir(), 'cspec-bench-'));
   let n = 0;
   const runcBundle = () => writeRuncBundle(join(work, `b${n++}`), image.layerDirs, `/cspec-bench-${n}`);
@@ -60,6 +69,8 @@ export async function trivialStart(options: {
         cli: async () => {
           await run(process.execPath, [cli, 'run', '--rm', IMAGE, 'true']);
         },
+        'library, rootless': () => rootless.measure({ op: 'trivial', image: IMAGE }),
+        'cli, rootless': () => rootless.measure({ op: 'cli', image: IMAGE }),
         // Not a container: how long Node itself takes to start and exit, for reading the CLI figure.
         'node -e 0': async () => {
           await run(process.execPath, ['-e', '0']);
@@ -85,6 +96,12 @@ export async function trivialStart(options: {
       ratios: {
         libraryToDocker: ratio(results.library!.medianMs, results['docker run']!.medianMs),
         cliToDocker: ratio(results.cli!.medianMs, results['docker run']!.medianMs),
+        rootlessLibraryToRoot: ratio(results['library, rootless']!.medianMs, results.library!.medianMs),
+        rootlessCliToRoot: ratio(results['cli, rootless']!.medianMs, results.cli!.medianMs),
+        rootlessLibraryToDocker: ratio(
+          results['library, rootless']!.medianMs,
+          results['docker run']!.medianMs,
+        ),
       },
       deltasMs: {
         libraryMinusRunc: round(results.library!.medianMs - results.runc!.medianMs),
@@ -94,6 +111,7 @@ export async function trivialStart(options: {
   } finally {
     await run('docker', ['rmi', DOCKER_TAG]).catch(() => {});
     await docker.stop();
+    await rootless.close();
     await engine.close();
     await rm(work, { recursive: true, force: true });
   }

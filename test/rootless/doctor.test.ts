@@ -4,16 +4,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaks } from '../support/leaks.js';
-import { BIN, ROOT } from '../support/run-cli.js';
+import {
+  ensureRootlessUser,
+  openRootlessWorld,
+  type RootlessUser,
+  type RootlessWorld,
+} from '../support/rootless-user.js';
 
 /**
  * `cspec doctor` as ordinary users of this host (the built CLI, run with
- * runuser): cspecrl, whose setup is complete but for cgroup delegation; the
- * host with user namespaces turned off; a user with no subordinate range, and
- * scripts/rootless-user.sh giving it one.
+ * runuser, from the repository as the world's read-only bind mount shows it):
+ * the rootless test user, whose setup is complete but for cgroup delegation;
+ * the host with user namespaces turned off; a user with no subordinate range,
+ * and scripts/rootless-user.sh giving it one.
  */
-const USER = 'cspecrl';
-const SCRIPT = join(ROOT, 'scripts/rootless-user.sh');
+let user: RootlessUser;
+let world: RootlessWorld;
+/** The built CLI and the setup script, at paths every user can reach. */
+const bin = () => join(world.repo, 'packages/cli/dist/bin.js');
+const script = () => join(world.repo, 'scripts/rootless-user.sh');
 
 interface Check {
   id: string;
@@ -42,7 +51,7 @@ function doctorAs(user: string, home: string, json: boolean): { code: number | n
       'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
       'NO_COLOR=1',
       process.execPath,
-      BIN,
+      bin(),
       'doctor',
       ...(json ? ['--json'] : []),
     ],
@@ -53,8 +62,8 @@ function doctorAs(user: string, home: string, json: boolean): { code: number | n
   return { code: result.status, stdout: result.stdout };
 }
 
-function reportAs(user: string, home = `/home/${user}`): { code: number | null; report: Report } {
-  const { code, stdout } = doctorAs(user, home, true);
+function reportAs(name: string, home: string): { code: number | null; report: Report } {
+  const { code, stdout } = doctorAs(name, home, true);
   return { code, report: JSON.parse(stdout) as Report };
 }
 
@@ -72,28 +81,28 @@ const subFiles = () => ({
 let saved: { subuid: string; subgid: string };
 let probesBefore: string[];
 
-beforeAll(() => {
-  expect(
-    spawnSync('id', ['-u', USER]).status,
-    `the test user ${USER} (scripts/rootless-user.sh ${USER})`,
-  ).toBe(0);
+beforeAll(async () => {
+  // Made (with its range) before the snapshot, which the tests' changes are undone to.
+  user = ensureRootlessUser();
+  world = await openRootlessWorld(user);
   saved = subFiles();
   probesBefore = probeDirs();
 });
 
-afterAll(() => {
+afterAll(async () => {
   // Whatever a test did to them, /etc/subuid and /etc/subgid are as they were.
-  if (subFiles().subuid !== saved.subuid) writeFileSync('/etc/subuid', saved.subuid);
-  if (subFiles().subgid !== saved.subgid) writeFileSync('/etc/subgid', saved.subgid);
+  if (saved && subFiles().subuid !== saved.subuid) writeFileSync('/etc/subuid', saved.subuid);
+  if (saved && subFiles().subgid !== saved.subgid) writeFileSync('/etc/subgid', saved.subgid);
+  await world?.close();
   expect(probeDirs()).toEqual(probesBefore);
   expectNoLeaks();
 });
 
 describe('cspec doctor as an ordinary user', () => {
   it('reports what is true here: range, newuidmap and overlay ok, no delegation (a warning with the recipe)', () => {
-    const { code, report } = reportAs(USER);
+    const { code, report } = reportAs(user.name, user.home);
     expect(report.mode).toBe('rootless');
-    expect(byId(report, 'mode').detail).toContain(`as uid 1001 (${USER}) outside`);
+    expect(byId(report, 'mode').detail).toContain(`as uid ${user.uid} (${user.name}) outside`);
     const rootless = report.checks.filter((c) => c.section === 'rootless');
     expect(Object.fromEntries(rootless.map((c) => [c.id, c.ok]))).toEqual({
       userns: true,
@@ -103,19 +112,22 @@ describe('cspec doctor as an ordinary user', () => {
       'cgroup-delegation': false,
       'run-dir-private': true,
     });
+    const range = (start: number) => `${start}-${start + 65535} (65536)`;
     expect(byId(report, 'subids').detail).toBe(
-      `${USER}: uids 100000-165535 (65536), gids 100000-165535 (65536)`,
+      `${user.name}: uids ${range(user.subuidStart)}, gids ${range(user.subgidStart)}`,
     );
     expect(byId(report, 'newuidmap').detail).toContain('/usr/bin/newuidmap (setuid root)');
     const delegation = byId(report, 'cgroup-delegation');
     expect(delegation.required).toBe(false);
-    expect(delegation.detail).toContain(`no cgroup directory is delegated to ${USER}`);
-    expect(delegation.fix).toContain(`mkdir -p "$h/${USER}" && chown -R ${USER}: "$h/${USER}"`);
+    expect(delegation.detail).toContain(`no cgroup directory is delegated to ${user.name}`);
+    expect(delegation.fix).toContain(
+      `mkdir -p "$h/${user.name}" && chown -R ${user.name}: "$h/${user.name}"`,
+    );
     expect(byId(report, 'mmdebstrap').ok).toBe(true);
     expect(report.ok).toBe(true);
     expect(code).toBe(0);
 
-    const text = doctorAs(USER, `/home/${USER}`, false).stdout.trimEnd().split('\n');
+    const text = doctorAs(user.name, user.home, false).stdout.trimEnd().split('\n');
     const heading = text.indexOf('rootless (containers in a user namespace, as you):');
     expect(heading).toBeGreaterThan(0);
     expect(text.slice(heading)).toContain(
@@ -134,7 +146,7 @@ describe('cspec doctor as an ordinary user', () => {
       'runuser',
       [
         '-u',
-        USER,
+        user.name,
         '--',
         'unshare',
         '--user',
@@ -143,9 +155,9 @@ describe('cspec doctor as an ordinary user', () => {
         '-c',
         'echo 0 > /proc/sys/user/max_user_namespaces && exec env -i HOME="$1" PATH=/usr/bin:/bin:/usr/sbin:/sbin CSPEC_ROOTLESS=1 "$2" "$3" doctor --json',
         'sh',
-        `/home/${USER}`,
+        user.home,
         process.execPath,
-        BIN,
+        bin(),
       ],
       { encoding: 'utf8', cwd: '/', timeout: 60_000 },
     );
@@ -161,7 +173,7 @@ describe('cspec doctor as an ordinary user', () => {
     expect(byId(report, 'overlay-userns').detail).toContain('not tried');
     expect(report.ok).toBe(false);
     expect(result.status).toBe(1);
-    const text = doctorAs(USER, `/home/${USER}`, false);
+    const text = doctorAs(user.name, user.home, false);
     expect(text.code).toBe(0);
   });
 });
@@ -203,12 +215,12 @@ describe('a user without a subordinate range', () => {
     expect(byId(before.report, 'newuidmap').ok).toBe(true);
     expect(before.code).toBe(0);
 
-    const first = execFileSync(SCRIPT, [name], { encoding: 'utf8' });
+    const first = execFileSync(script(), [name], { encoding: 'utf8' });
     expect(first).toContain(`rootless-user: user ${name} exists`);
     expect(first).toContain(`rootless-user: added subuids ${start}-${end} for ${name} to /etc/subuid`);
     expect(first).toContain(`rootless-user: added subgids ${start}-${end} for ${name} to /etc/subgid`);
     const after = subFiles();
-    const second = execFileSync(SCRIPT, [name], { encoding: 'utf8' });
+    const second = execFileSync(script(), [name], { encoding: 'utf8' });
     expect(second).toContain(`rootless-user: ${name} has subuids ${start}-${end} in /etc/subuid`);
     expect(subFiles()).toEqual(after);
     expect(byId(reportAs(name, home).report, 'subids').ok).toBe(true);
@@ -224,7 +236,7 @@ describe('scripts/rootless-user.sh', () => {
   });
 
   it('creates a missing user with a home and a range, and leaves it alone the second time', () => {
-    const first = execFileSync(SCRIPT, [name], { encoding: 'utf8' });
+    const first = execFileSync(script(), [name], { encoding: 'utf8' });
     expect(first).toMatch(new RegExp(`rootless-user: created user ${name} \\(uid \\d+\\)`));
     expect(first).toMatch(new RegExp(`${name} (has|added) subuids \\d+-\\d+`));
     expect(readFileSync('/etc/subuid', 'utf8')).toMatch(new RegExp(`^${name}:\\d+:65536$`, 'm'));
@@ -233,15 +245,15 @@ describe('scripts/rootless-user.sh', () => {
       `/home/${name}:/bin/bash`,
     );
     const files = { ...subFiles(), passwd: readFileSync('/etc/passwd', 'utf8') };
-    const second = execFileSync(SCRIPT, [name], { encoding: 'utf8' });
+    const second = execFileSync(script(), [name], { encoding: 'utf8' });
     expect(second).toContain(`rootless-user: user ${name} exists`);
     expect(second).not.toContain('added');
     expect({ ...subFiles(), passwd: readFileSync('/etc/passwd', 'utf8') }).toEqual(files);
   });
 
   it('refuses no user or a non-root caller', () => {
-    expect(spawnSync(SCRIPT, [], { encoding: 'utf8' }).stderr).toContain('usage:');
-    const asUser = spawnSync('runuser', ['-u', USER, '--', SCRIPT, 'x'], { encoding: 'utf8' });
+    expect(spawnSync(script(), [], { encoding: 'utf8' }).stderr).toContain('usage:');
+    const asUser = spawnSync('runuser', ['-u', user.name, '--', script(), 'x'], { encoding: 'utf8' });
     expect(asUser.status).toBe(1);
     expect(asUser.stderr).toContain('must run as root');
   });

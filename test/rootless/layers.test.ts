@@ -8,7 +8,7 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -235,14 +235,131 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     });
   });
 
-  it('removes the images as the user, subordinate-owned files included, and leaves nothing', async () => {
+  it("reads a container's changes as root of the namespace: diff, commit and export", async () => {
+    const container = join(dir, 'container');
+    const [two] = await asUser([{ op: 'layers', reference: 'test/rootless-two:1' }]);
+    const layerDirs = (two as { ok: string[] }).ok;
+    const upper = join(container, 'upper');
+    const [changed] = await asUser([
+      {
+        op: 'mount',
+        layerDirs,
+        work: container,
+        // What a container does: delete, replace a directory, write a private file of another user.
+        script: [
+          'rm etc/shadow',
+          'rm -rf usr/share/doc && mkdir usr/share/doc && echo only > usr/share/doc/only',
+          'echo pg > var/lib/postgresql/new && chown 999:999 var/lib/postgresql/new && chmod 600 var/lib/postgresql/new',
+        ].join(' && '),
+        paths: ['usr/share/doc'],
+      },
+    ]);
+    expect(changed).toEqual({ ok: '== usr/share/doc\nonly\n' });
+    // The user alone cannot read the private directory of uid 999 (the test checks that it is one).
+    expect((await lstat(join(upper, 'var/lib/postgresql'))).mode & 0o777).toBe(0o700);
+
+    const exported = join(dir, 'export.tar');
+    const [diff, commit, exportResult] = await asUser([
+      { op: 'diff', upper, layerDirs },
+      { op: 'commit', upper, parent: 'test/rootless-two:1', reference: 'test/rootless-committed:1' },
+      { op: 'export', upper, layerDirs, mountPoint: join(container, 'rootfs'), file: exported },
+    ]);
+    expect((diff as { ok: unknown[] }).ok).toEqual(
+      expect.arrayContaining([
+        { kind: 'D', path: '/etc/shadow' },
+        { kind: 'C', path: '/usr/share/doc' },
+        { kind: 'A', path: '/usr/share/doc/only' },
+        { kind: 'C', path: '/var/lib/postgresql' },
+        { kind: 'A', path: '/var/lib/postgresql/new' },
+      ]),
+    );
+
+    const committed = (commit as { ok: string[] }).ok;
+    expect(committed.slice(0, 2)).toEqual(layerDirs);
+    const layer = committed[2]!;
+    const whiteout = await lstat(join(layer, 'etc/shadow'));
+    expect([whiteout.isCharacterDevice(), whiteout.rdev]).toEqual([true, 0]);
+    expect(
+      spawnSync('getfattr', ['--only-values', '-n', 'user.overlay.opaque', join(layer, 'usr/share/doc')], {
+        encoding: 'utf8',
+      }).stdout,
+    ).toBe('y');
+    expect(await readdir(join(layer, 'usr/share/doc'))).toEqual(['only']);
+    const secret = await lstat(join(layer, 'var/lib/postgresql/new'));
+    expect([secret.uid, secret.gid, secret.mode & 0o7777]).toEqual([hostUid(999), hostGid(999), 0o600]);
+
+    expect(exportResult).toEqual({ ok: true });
+    const listing = execFileSync('tar', ['--numeric-owner', '-tvf', exported], { encoding: 'utf8' });
+    const entry = (name: string) => listing.split('\n').find((l) => l.endsWith(` ./${name}`));
+    expect(entry('var/lib/postgresql/new')).toMatch(/^-rw------- 999\/999 /);
+    expect(entry('etc/shadow')).toBeUndefined();
+    expect(entry('usr/share/doc/only')).toBeDefined();
+    expect(entry('usr/share/doc/new')).toBeUndefined();
+    expect(entry('usr/bin/passwd')).toMatch(/^-rwsr-xr-x 0\/0 /);
+  });
+
+  it('builds COPY (--chown, --from), ADD and WORKDIR steps with the owners the image says', async () => {
+    const context = join(dir, 'context');
+    await mkdir(join(context, 'data'), { recursive: true });
+    await writeFile(join(context, 'data/a.conf'), 'a\n');
+    await writeFile(join(context, 'app.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    await writeFile(
+      join(context, 'files.tar'),
+      await tarOf([{ name: 'opt-file', content: 'x', uid: 42, gid: 42, mode: 0o640 }]),
+    );
+    await writeFile(
+      join(context, 'Dockerfile'),
+      [
+        'FROM test/rootless-two:1',
+        'COPY --chown=999:999 data/ /var/lib/postgresql/conf/',
+        'COPY app.sh /usr/local/bin/app.sh',
+        'ADD files.tar /opt/',
+        'COPY --from=test/rootless-two:1 /var/lib/postgresql/PG_VERSION /srv/PG_VERSION',
+        'WORKDIR /home/app/work',
+        '',
+      ].join('\n'),
+    );
+    execFileSync('chown', ['-R', `${uid}:${gid}`, context]);
+    const [built, layers] = await asUser([
+      { op: 'build', context, tag: 'test/rootless-built:1' },
+      { op: 'layers', reference: 'test/rootless-built:1' },
+    ]);
+    expect(built).toEqual({ ok: 'docker.io/test/rootless-built:1' });
+    const dirs = [...(layers as { ok: string[] }).ok].reverse();
+    /** Owner and mode of `path` in the topmost layer that has it. */
+    const stat = async (path: string) => {
+      for (const d of dirs) {
+        const s = await lstat(join(d, path)).catch(() => undefined);
+        if (s) return { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 };
+      }
+      return undefined;
+    };
+    expect(await stat('var/lib/postgresql/conf/a.conf')).toEqual({
+      uid: hostUid(999),
+      gid: hostGid(999),
+      mode: 0o644,
+    });
+    // A parent the step made keeps the image's metadata (uid 999, 0700), as ids inside the image.
+    expect(await stat('var/lib/postgresql')).toEqual({ uid: hostUid(999), gid: hostGid(999), mode: 0o700 });
+    expect(await stat('usr/local/bin/app.sh')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o755 });
+    expect(await stat('opt/opt-file')).toEqual({ uid: hostUid(42), gid: hostGid(42), mode: 0o640 });
+    expect(await stat('srv/PG_VERSION')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o600 });
+    expect(await stat('home/app/work')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o755 });
+  });
+
+  it("removes the images and a container's changes as the user, subordinate-owned files included, and leaves nothing", async () => {
     const results = await asUser([
       { op: 'remove', reference: 'test/rootless-rootfs:1' },
       { op: 'remove', reference: 'test/rootless-two:1' },
+      { op: 'remove', reference: 'test/rootless-committed:1' },
+      { op: 'remove', reference: 'test/rootless-built:1' },
       { op: 'prune' },
+      { op: 'removeTree', path: join(dir, 'container') },
+      { op: 'removeTree', path: join(dir, 'mount') },
     ]);
     for (const r of results) expect(r).toHaveProperty('ok');
-    expect((results[2] as { ok: { layersRemoved: number } }).ok.layersRemoved).toBe(2);
+    expect((results[4] as { ok: { layersRemoved: number } }).ok.layersRemoved).toBe(8);
+    expect(await readdir(dir)).not.toContain('container');
     expect(await readdir(join(data, 'layers'))).toEqual([]);
     expect(await readdir(join(data, 'blobs/sha256'))).toEqual([]);
     expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);

@@ -37,8 +37,13 @@ export interface RootlessWorld {
   readonly dirs: { readonly data: string; readonly run: string; readonly tmpfs: string };
   /** The repository, as the user sees it. */
   readonly repo: string;
-  /** Starts `node --import tsx <repo>/<script> ...args` as the user. */
-  spawn(script: string, args?: readonly string[], env?: Readonly<Record<string, string>>): ChildProcess;
+  /** Starts `node --import tsx <repo>/<script> ...args` as the user (with `ipc`, an IPC channel to it). */
+  spawn(
+    script: string,
+    args?: readonly string[],
+    env?: Readonly<Record<string, string>>,
+    options?: { readonly ipc?: boolean },
+  ): ChildProcess;
   /** The same, to its end. */
   run(script: string, args?: readonly string[], env?: Readonly<Record<string, string>>): Promise<Outcome>;
   /** Any command line as the user, to its end. */
@@ -112,11 +117,11 @@ export async function openRootlessWorld(user: RootlessUser): Promise<RootlessWor
     ...(process.env.DEBUG ? { DEBUG: process.env.DEBUG } : {}),
     ...extra,
   });
-  const asUser = (argv: readonly string[], env?: Readonly<Record<string, string>>) =>
+  const asUser = (argv: readonly string[], env?: Readonly<Record<string, string>>, ipc = false) =>
     spawn(
       'setpriv',
       [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', '--', ...argv],
-      { cwd: repo, env: envFor(env), stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: repo, env: envFor(env), stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] },
     );
   const nodeArgs = (script: string, args: readonly string[]) => [
     process.execPath,
@@ -131,7 +136,7 @@ export async function openRootlessWorld(user: RootlessUser): Promise<RootlessWor
     user,
     dirs,
     repo,
-    spawn: (script, args = [], env) => asUser(nodeArgs(script, args), env),
+    spawn: (script, args = [], env, options = {}) => asUser(nodeArgs(script, args), env, options.ipc),
     run: (script, args = [], env) => collect(asUser(nodeArgs(script, args), env)),
     command: (argv, env) => collect(asUser(argv, env)),
     cli: (args, env) =>

@@ -17,6 +17,7 @@ import type { EngineContext } from '../engine/engine-context.js';
 import { CspecError } from '../errors.js';
 import type { CommitChanges } from '../image/commit-image.js';
 import type { LoadedImage } from '../image/types.js';
+import { processUserNamespace } from '../rootless/process-namespace.js';
 import { exitCodeOf } from '../sandbox/oci-runtime.js';
 import { resolveUser } from '../sandbox/user-lookup.js';
 import { exportTree } from '../snapshot/export-tree.js';
@@ -483,6 +484,13 @@ export class NativeContainer implements Container {
   }
 
   async diff(): Promise<Change[]> {
+    const { config } = this.#ctx;
+    if (config.rootless) {
+      // Its changes may belong to subordinate ids the user cannot read: read as root of the namespace.
+      const { changesInNamespace } = await import('../snapshot/upper-in-namespace.js');
+      const ns = await processUserNamespace();
+      return changesInNamespace(ns, config.nodePath, this.#paths.upper, this.#options.layerDirs);
+    }
     return changesOf(this.#paths.upper, this.#options.layerDirs);
   }
 
@@ -504,6 +512,7 @@ export class NativeContainer implements Container {
       upper: this.#paths.upper,
       layerDirs: this.#options.layerDirs,
       mountPoint: this.#paths.rootfs,
+      ...(this.#ctx.config.rootless ? { userNamespace: await processUserNamespace() } : {}),
     };
     if (typeof output !== 'string') return exportTree(input, output, options.signal);
     const temp = join(dirname(output), tempName('export'));

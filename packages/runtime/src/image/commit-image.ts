@@ -10,7 +10,6 @@ import { mkdir } from 'node:fs/promises';
 import type { BlobStore, Descriptor } from '../content/blob-store.js';
 import { chainIds } from '../snapshot/chain-id.js';
 import type { LayerStore } from '../snapshot/layer-store.js';
-import { upperAsLayerTar } from '../snapshot/upper-tar.js';
 import { removeTree } from '../util/remove-tree.js';
 import { tempPath } from '../util/temp-path.js';
 import { hostArchitecture, MEDIA_TYPES, type OciImageConfig, type OciManifest } from './oci.js';
@@ -73,7 +72,7 @@ export async function deriveImage(
   let diffIds = [...parentDiffIds];
   let layers = [...(parent?.manifest.layers ?? [])];
   if (step.upper !== undefined) {
-    const blob = await ctx.blobs.ingest(await upperAsLayerTar(step.upper));
+    const blob = await ctx.blobs.ingest(await ctx.layers.upperTar(step.upper));
     diffIds = [...parentDiffIds, blob.digest];
     const chainId = chainIds(diffIds).at(-1)!;
     if (!(await ctx.layers.get(chainId))) {

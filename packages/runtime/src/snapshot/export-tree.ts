@@ -10,8 +10,9 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { abortError, CspecError } from '../errors.js';
+import type { UserNamespace } from '../rootless/user-namespace.js';
 import { ensureLayerLinks, layerLinkPath } from './layer-links.js';
-import { assertOverlayFits } from './overlay-limits.js';
+import { assertOverlayFits, USER_XATTR } from './overlay-limits.js';
 
 export interface ExportTreeInput {
   /** The container's writable layer (overlay upper directory). */
@@ -20,11 +21,16 @@ export interface ExportTreeInput {
   readonly layerDirs: readonly string[];
   /** An empty directory to mount on (inside the private namespace only). */
   readonly mountPoint: string;
+  /**
+   * A rootless engine's container: the mount and the tar run as root of this
+   * user namespace (its files belong to subordinate ids; overlay with `userxattr`).
+   */
+  readonly userNamespace?: UserNamespace;
 }
 
 const SCRIPT = [
   'set -e',
-  'mount -t overlay overlay -o "ro,lowerdir=$2" "$1"',
+  'mount -t overlay overlay -o "ro,$3lowerdir=$2" "$1"',
   'exec tar --numeric-owner --xattrs --xattrs-include="*" --sort=name -C "$1" -cf - .',
 ].join('\n');
 
@@ -37,17 +43,18 @@ export async function exportTree(
   if (signal?.aborted) throw abortError(signal, 'the export');
   const layers = [...input.layerDirs].reverse();
   assertOverlayFits(
-    { lowerDirs: [input.upper, ...layers.map(layerLinkPath)] },
+    { lowerDirs: [input.upper, ...layers.map(layerLinkPath)], userxattr: input.userNamespace !== undefined },
     "the container's image",
     layers.length,
   );
   const lower = [input.upper, ...(await ensureLayerLinks(layers))].join(':');
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      'unshare',
-      ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', input.mountPoint, lower],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const userxattr = input.userNamespace ? `${USER_XATTR},` : '';
+    const argv = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh'];
+    const [file, ...args] = input.userNamespace?.enterArgs(argv) ?? argv;
+    const child = spawn(file!, [...args, input.mountPoint, lower, userxattr], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();

@@ -35,6 +35,13 @@ export interface LayerStore {
    * (unpack-in-namespace.ts). See unpack-layer.ts.
    */
   unpack(input: Readable, tree: string, options?: UnpackOptions): Promise<UnpackResult>;
+  /**
+   * A container's overlay upper directory as an image layer tar
+   * (upper-tar.ts), read the way this store's containers write it: as the
+   * host's root, or as root of a rootless store's user namespace
+   * (`user.overlay.opaque`; files of subordinate ids).
+   */
+  upperTar(upper: string): Promise<Readable>;
 }
 
 export interface LayerStoreOptions {
@@ -136,6 +143,15 @@ export function createLayerStore(root: string, tmpDir: string, options: LayerSto
       }
       const { unpackLayer } = await import('./unpack-layer.js');
       return unpackLayer(input, tree, unpackOptions);
+    },
+    async upperTar(upper) {
+      const rootless = options.userNamespace;
+      if (rootless) {
+        const { upperTarInNamespace } = await import('./upper-in-namespace.js');
+        return upperTarInNamespace(await rootless.open(), rootless.nodePath, upper);
+      }
+      const { upperAsLayerTar } = await import('./upper-tar.js');
+      return upperAsLayerTar(upper);
     },
   };
 }

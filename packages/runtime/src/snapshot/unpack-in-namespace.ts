@@ -6,13 +6,12 @@
  * host). Node cannot enter a user namespace itself. Errors come back as the
  * helper's CspecError (code, message, hint).
  */
-import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
 import { createDebug } from '../debug.js';
 import { CspecError, type CspecErrorCode } from '../errors.js';
 import type { UserNamespace } from '../rootless/user-namespace.js';
-import { helperCommand } from '../session/helper-process.js';
+import { spawnInNamespace } from './namespace-helper.js';
 import type { UnpackOptions, UnpackResult } from './unpack-layer.js';
 
 const debug = createDebug('cspec:unpack');
@@ -52,17 +51,13 @@ export async function unpackInNamespace(
 ): Promise<UnpackResult> {
   const label = options.label ?? 'layer';
   options.signal?.throwIfAborted();
-  const helper = helperCommand(nodePath, import.meta.url, 'unpack-main');
   const request = {
     dest,
     lowerDirs: options.lowerDirs ?? [],
     label,
     userNamespace: { uidMap: ns.uidMap, gidMap: ns.gidMap, user: userName() },
   };
-  // nsenter --mount starts in the namespace's `/`: tsx (sources, in tests) is found from this directory.
-  const chdir = helper.args[0] === '--import' ? ['env', '-C', process.cwd()] : [];
-  const [file, ...args] = ns.enterArgs([...chdir, helper.file, ...helper.args, JSON.stringify(request)]);
-  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnInNamespace(ns, nodePath, 'unpack-main', request);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {

@@ -21,7 +21,8 @@ import { pack } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isCspecError } from '../errors.js';
 import { createLayeredRoot } from './layered-root.js';
-import { keepsXattr, type NamespaceIds, opaqueXattr, unmappedOwner, unpackLayer } from './unpack-layer.js';
+import { opaqueXattr } from './overlay-xattrs.js';
+import { keepsXattr, type NamespaceIds, unmappedOwner, unpackLayer } from './unpack-layer.js';
 
 type Entry = Parameters<ReturnType<typeof pack>['entry']>[0] & { content?: string };
 

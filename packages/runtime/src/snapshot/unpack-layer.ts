@@ -71,6 +71,7 @@ import { captureOutput } from '../util/capture-output.js';
 import { isNoSpace } from '../util/no-space.js';
 import { createZstdDecoder, detectCompression } from './compression.js';
 import { createLayeredRoot, type LayerEntry } from './layered-root.js';
+import { opaqueXattr } from './overlay-xattrs.js';
 
 export interface UnpackOptions {
   /** The layers below this one, TOP FIRST: where hard links to earlier files are found. */
@@ -107,11 +108,6 @@ const OPAQUE = '.wh..wh..opq';
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
 const debug = createDebug('cspec:unpack');
-
-/** The xattr that makes a directory opaque for overlayfs: `user.overlay.*` when mounted with `userxattr`. */
-export function opaqueXattr(inUserNamespace: boolean): string {
-  return inUserNamespace ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
-}
 
 /**
  * Whether an image's xattr is set on the unpacked file. Never the overlay

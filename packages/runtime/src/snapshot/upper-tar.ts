@@ -10,10 +10,10 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Header, pack } from 'tar-stream';
-import { readUpper } from './upper-changes.js';
+import { readUpper, type UpperOptions } from './upper-changes.js';
 
-export async function upperAsLayerTar(upper: string): Promise<Readable> {
-  const entries = await readUpper(upper);
+export async function upperAsLayerTar(upper: string, options: UpperOptions = {}): Promise<Readable> {
+  const entries = await readUpper(upper, options);
   const tar = pack();
   const add = (header: Partial<Header> & { name: string }, content?: Readable) =>
     new Promise<void>((resolve, reject) => {

@@ -6,12 +6,13 @@
  * cached by its parent, its instruction (variables expanded) and what it
  * reads, so an unchanged rebuild runs nothing.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { CspecError } from '../../errors.js';
 import { resolveUser } from '../../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../../snapshot/layered-root.js';
 import { isNoSpace, noSpaceError } from '../../util/no-space.js';
+import { removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
 import type { DeriveStep } from '../commit-image.js';
 import type { OciImageConfig } from '../oci.js';
@@ -27,6 +28,7 @@ import {
   parseDockerfile,
 } from './dockerfile.js';
 import { parseDockerignore } from './dockerignore.js';
+import { createTreeOwners } from './tree-owners.js';
 import { expand, keyValues, splitWords } from './words.js';
 
 type ConfigBody = NonNullable<OciImageConfig['config']>;
@@ -399,7 +401,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
           await step(index, at, stage, [fromLabel, digest], () =>
             derive(stage, { upper: tree, createdBy: display(at) }),
           );
-          await rm(join(tmpRoot, `step-${index}`), { recursive: true, force: true });
+          await removeTree(join(tmpRoot, `step-${index}`));
           break;
         }
         case 'WORKDIR': {
@@ -409,7 +411,9 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
           const tree = join(tmpRoot, `step-${index}`, 'upper');
           if (!exists) {
             await mkdir(tree, { recursive: true });
-            await makeParents(tree, dir, root);
+            const owners = await createTreeOwners();
+            await makeParents(tree, dir, root, owners);
+            await owners.flush();
           }
           await step(index, at, stage, [dir], () =>
             derive(stage, {
@@ -418,7 +422,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
               config: (c) => ({ ...c, WorkingDir: dir }),
             }),
           );
-          await rm(join(tmpRoot, `step-${index}`), { recursive: true, force: true });
+          await removeTree(join(tmpRoot, `step-${index}`));
           break;
         }
         case 'ENV':
@@ -472,7 +476,7 @@ export async function buildDockerfile(host: BuildHost, options: BuildOptions): P
     if (isNoSpace(error)) throw await noSpaceError(`building ${file}`, dirname(host.tmpDir), error);
     throw error;
   } finally {
-    await rm(tmpRoot, { recursive: true, force: true });
+    await removeTree(tmpRoot);
   }
 }
 

@@ -13,6 +13,12 @@
  * copying a directory is copied as a link. A `--from` source is resolved the
  * same way inside that image's root filesystem, and the destination inside
  * the image being built.
+ *
+ * Owners: the host's root gives each staged entry its owner at once. A user
+ * (a rootless engine) cannot: the tree is written as the user, and its
+ * owners are set in one batch as root of the user's namespace (tree-owners.ts),
+ * where the image's ids are the ids of the user's range; `--from` copies and
+ * ADD's extraction run there too.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,6 +40,7 @@ import { basename, join, posix, relative } from 'node:path';
 import { ensureLayerLinks, layerLinkPath } from '../../snapshot/layer-links.js';
 import { createLayeredRoot, type LayeredRoot } from '../../snapshot/layered-root.js';
 import { assertOverlayFits } from '../../snapshot/overlay-limits.js';
+import { createTreeOwners, type TreeOwners } from './tree-owners.js';
 
 export interface Owner {
   readonly uid: number;
@@ -56,6 +63,8 @@ export interface CopyRequest {
   readonly extract: boolean;
   /** The image being built on: where `dest` exists already, and its parents' metadata. */
   readonly target: LayeredRoot;
+  /** How entries get their owners. @default chown at once as the host's root, or in the user namespace for a user */
+  readonly owners?: TreeOwners;
 }
 
 /** Raised for a source that cannot be copied; the builder adds the Dockerfile line. */
@@ -126,9 +135,10 @@ async function isArchive(path: string): Promise<boolean> {
   }
 }
 
-function run(command: string, args: readonly string[]): Promise<void> {
+function run(command: string, args: readonly string[], owners?: TreeOwners): Promise<void> {
+  const [file, ...rest] = owners ? owners.command([command, ...args]) : [command, ...args];
   return new Promise((done, fail) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -147,7 +157,12 @@ async function fileDigest(path: string): Promise<string> {
 }
 
 /** Creates `dir` and its missing parents in `tree`, each with the image's metadata where it has the directory. */
-export async function makeParents(tree: string, dir: string, target: LayeredRoot): Promise<void> {
+export async function makeParents(
+  tree: string,
+  dir: string,
+  target: LayeredRoot,
+  owners: TreeOwners,
+): Promise<void> {
   let current = '/';
   for (const part of dir.split('/').filter(Boolean)) {
     current = posix.join(current, part);
@@ -157,7 +172,7 @@ export async function makeParents(tree: string, dir: string, target: LayeredRoot
     const inImage = await target.entry(current);
     const stats = inImage?.stats.isDirectory() ? inImage.stats : undefined;
     await mkdir(here, { mode: stats ? stats.mode & 0o7777 : 0o755 });
-    await chown(here, stats?.uid ?? 0, stats?.gid ?? 0);
+    await owners.set(here, stats ? owners.fromLayer(stats) : { uid: 0, gid: 0 });
     if (stats) await utimes(here, stats.atime, stats.mtime);
   }
 }
@@ -167,7 +182,7 @@ async function copyEntry(
   source: string,
   dest: string,
   rel: string,
-  req: CopyRequest & { from: Extract<CopyFrom, { kind: 'context' }> },
+  req: CopyRequest & { from: Extract<CopyFrom, { kind: 'context' }>; owners: TreeOwners },
   record: (line: string) => void,
   digests: Promise<void>[],
 ): Promise<void> {
@@ -187,18 +202,18 @@ async function copyEntry(
         digests,
       );
     }
-    await chown(dest, req.owner.uid, req.owner.gid);
+    await req.owners.set(dest, req.owner);
     await utimes(dest, st.atime, st.mtime);
     record(`d ${name} ${mode.toString(8)}`);
   } else if (st.isSymbolicLink()) {
     const target = await readlink(source);
     await symlink(target, dest);
-    await lchown(dest, req.owner.uid, req.owner.gid);
+    await req.owners.set(dest, req.owner);
     await lutimes(dest, st.atime, st.mtime);
     record(`l ${name} ${target}`);
   } else if (st.isFile()) {
     await copyFile(source, dest);
-    await chown(dest, req.owner.uid, req.owner.gid);
+    await req.owners.set(dest, req.owner);
     await utimes(dest, st.atime, st.mtime);
     const line = `f ${name} ${mode.toString(8)}`;
     digests.push(fileDigest(source).then((d) => record(`${line} ${d}`)));
@@ -207,8 +222,16 @@ async function copyEntry(
 
 /** Stages the files of one COPY/ADD into `req.tree`; returns the digest of what was copied. */
 export async function stageCopy(request: CopyRequest): Promise<string> {
+  const owners = request.owners ?? (await createTreeOwners());
+  const digest = await stageWithOwners({ ...request, owners });
+  await owners.flush();
+  return digest;
+}
+
+async function stageWithOwners(request: CopyRequest & { owners: TreeOwners }): Promise<string> {
   // The destination is a path in the image: `..` stops at its root (it never leaves the staged tree).
   const clamped = posix.resolve('/', request.dest);
+  const owners = request.owners;
   const req = {
     ...request,
     dest: clamped + (request.dest.endsWith('/') && clamped !== '/' ? '/' : ''),
@@ -229,37 +252,45 @@ export async function stageCopy(request: CopyRequest): Promise<string> {
       // Links resolved inside that image's root (never the host's): the mount below sees no link on the way.
       const src = await fromRoot.realPath(posix.resolve('/', source), { followLast: true });
       const destPath = destIsDir ? posix.join(req.dest, basename(posix.resolve('/', source))) : req.dest;
-      await makeParents(req.tree, posix.dirname(destPath), req.target);
+      await makeParents(req.tree, posix.dirname(destPath), req.target, owners);
       const layers = [...from.layerDirs].reverse();
-      assertOverlayFits({ lowerDirs: layers.map(layerLinkPath) }, `the image of --from=${from.label}`);
+      assertOverlayFits(
+        { lowerDirs: layers.map(layerLinkPath), userxattr: owners.userxattr },
+        `the image of --from=${from.label}`,
+      );
       const lower = (await ensureLayerLinks(layers)).join(':');
       const script = [
         'set -e',
         // overlayfs wants two lower layers at least when it has no upper one: one layer is bound as it is.
-        'case "$2" in *:*) mount -t overlay overlay -o "ro,lowerdir=$2" "$1" ;; *) mount --bind "$2" "$1" ;; esac',
+        'case "$2" in *:*) mount -t overlay overlay -o "ro,$7lowerdir=$2" "$1" ;; *) mount --bind "$2" "$1" ;; esac',
         '[ -e "$1$3" ] || [ -L "$1$3" ] || { echo "$6: no such file or directory in $5" >&2; exit 3; }',
         '[ "$(realpath -m "$1$3")" = "$1$3" ] || { echo "$6 leads through a symbolic link in $5" >&2; exit 4; }',
         'if [ -d "$1$3" ]; then mkdir -p "$4" && cp -a "$1$3/." "$4/"; else cp -a "$1$3" "$4"; fi',
       ].join('\n');
       const mountPoint = join(req.tree, '..', `${basename(req.tree)}.mnt`);
       await mkdir(mountPoint, { recursive: true });
-      await run('unshare', [
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        'sh',
-        '-c',
-        script,
-        'sh',
-        mountPoint,
-        lower,
-        src,
-        join(req.tree, destPath),
-        from.label,
-        source,
-      ]);
-      await run('chown', ['-hR', `${req.owner.uid}:${req.owner.gid}`, join(req.tree, destPath)]);
+      await run(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          mountPoint,
+          lower,
+          src,
+          join(req.tree, destPath),
+          from.label,
+          source,
+          owners.userxattr ? 'userxattr,' : '',
+        ],
+        owners,
+      );
+      await run('chown', ['-hR', `${req.owner.uid}:${req.owner.gid}`, join(req.tree, destPath)], owners);
       record(`from ${from.label} ${src} -> ${destPath}`);
     }
     return createHash('sha256').update(lines.join('\n')).digest('hex');
@@ -315,14 +346,14 @@ export async function stageCopy(request: CopyRequest): Promise<string> {
       const match = join(root, rel);
       const st = await lstat(match);
       if (st.isDirectory()) {
-        await makeParents(req.tree, req.dest, req.target);
+        await makeParents(req.tree, req.dest, req.target, owners);
         for (const child of (await readdir(match)).sort()) {
           const childRel = rel ? `${rel}/${child}` : child;
           await copyEntry(
             join(match, child),
             join(req.tree, req.dest, child),
             childRel,
-            { ...req, from: context },
+            { ...req, from: context, owners },
             record,
             digests,
           );
@@ -330,26 +361,30 @@ export async function stageCopy(request: CopyRequest): Promise<string> {
         continue;
       }
       if (req.extract && st.isFile() && (await isArchive(match))) {
-        await makeParents(req.tree, req.dest, req.target);
+        await makeParents(req.tree, req.dest, req.target, owners);
         // Owners as the archive says (as Docker does for ADD of a local archive).
         // GNU tar keeps the extraction inside the directory: it refuses `..` members, takes absolute
         // names and link targets as relative, and never writes through a link the archive made.
-        await run('tar', [
-          '-xf',
-          match,
-          '-C',
-          join(req.tree, req.dest),
-          '--same-owner',
-          '--numeric-owner',
-        ]).catch((error: Error) => {
+        await run(
+          'tar',
+          ['-xf', match, '-C', join(req.tree, req.dest), '--same-owner', '--numeric-owner'],
+          owners,
+        ).catch((error: Error) => {
           throw new CopyError(`${source}: cannot extract the archive ./${rel}: ${error.message}`);
         });
         record(`archive ${rel} ${await fileDigest(match)}`);
         continue;
       }
       const destPath = many ? posix.join(req.dest, matchName) : req.dest;
-      await makeParents(req.tree, posix.dirname(destPath), req.target);
-      await copyEntry(match, join(req.tree, destPath), '', { ...req, from: context }, record, digests);
+      await makeParents(req.tree, posix.dirname(destPath), req.target, owners);
+      await copyEntry(
+        match,
+        join(req.tree, destPath),
+        '',
+        { ...req, from: context, owners },
+        record,
+        digests,
+      );
     }
   }
   await Promise.all(digests);
