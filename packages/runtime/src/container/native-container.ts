@@ -229,7 +229,8 @@ export class NativeContainer implements Container {
       readiness.wait,
       {
         pid: () => this.pid,
-        ipAddress: this.#state.ipAddress,
+        // Rootless, the address is inside the rootless network namespace: the host cannot dial it.
+        ipAddress: this.#options.ctx.config.rootless ? undefined : this.#state.ipAddress,
         ports: this.ports,
         exec: (command, s) => this.exec(command, { signal: s }),
         logText: async () =>

@@ -11,7 +11,6 @@ import { INIT_CACHE_LABELS, type InitCacheHit } from '../engine/init-cache.js';
 import { abortError, ContainerStartError, CspecError, isCspecError } from '../errors.js';
 import type { ResolvedImage } from '../image/types.js';
 import { hostNetworkNamespace } from '../network/host-network.js';
-import { createPortForwarder } from '../network/port-forwarder.js';
 import { containerOpenFilesLimit } from '../sandbox/host-limits.js';
 import { readAccountFiles } from '../sandbox/image-accounts.js';
 import { buildOciConfig, overlayMountDirs } from '../sandbox/oci-config.js';
@@ -258,6 +257,14 @@ export async function startContainer(
 
     if (spec.ports.length > 0) {
       if (!net.ipAddress) throw new CspecError('CSPEC_INTERNAL', 'published ports need a container address');
+      if (options.detached && ctx.config.rootless) {
+        // The port hub forwards on the host, where a rootless container's address is not reachable.
+        throw new CspecError(
+          'CSPEC_HOST_UNSUPPORTED',
+          'a detached container cannot publish ports in rootless mode yet: its ports are forwarded by the process that starts it',
+          { hint: 'start it attached (without --detach), or as root' },
+        );
+      }
       if (options.detached) {
         // Written first, so that a failure below still tells teardown to ask the hub.
         state = { ...state, portHub: true };
@@ -266,7 +273,7 @@ export async function startContainer(
       } else {
         const ports: Record<string, number> = {};
         for (const p of spec.ports) {
-          const forward = await createPortForwarder({
+          const forward = await ctx.network.publishPort({
             targetHost: net.ipAddress,
             targetPort: p.container,
             ...(p.host ? { hostPort: p.host } : {}),

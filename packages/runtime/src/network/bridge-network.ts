@@ -4,15 +4,13 @@
  * network reach each other through it; the host reaches them through the gateway.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { RuntimeConfig } from '../config.js';
 import { createDebug } from '../debug.js';
 import type { NetworkInfo, NetworkOptions } from '../engine/engine.js';
 import { CspecError } from '../errors.js';
-import { allowBridgeForwarding, removeBridgeForwarding } from './forward-rules.js';
-import { runIpBatch } from './ip-command.js';
 import { addressAt, formatIpv4, formatSubnet, parseSubnet } from './ipv4.js';
+import type { NetHost } from './net-host.js';
 import type { NetworkRecord, NetworkStore } from './network-store.js';
 import { memberPool, subnetPool } from './pools.js';
 
@@ -30,23 +28,14 @@ export function validateNetworkName(name: string): void {
   }
 }
 
-export function linkExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
-}
-
 export function networkInfo(record: NetworkRecord): NetworkInfo {
   return { name: record.name, subnet: record.subnet, gateway: record.gateway };
-}
-
-function randomMac(): string {
-  const bytes = randomBytes(6);
-  bytes[0] = (bytes[0]! & 0xfe) | 0x02; // unicast, locally administered
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 export async function createBridgeNetwork(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   name: string,
   options: NetworkOptions & { readonly signal?: AbortSignal; readonly sessionId?: string } = {},
 ): Promise<NetworkInfo> {
@@ -58,7 +47,7 @@ export async function createBridgeNetwork(
   if (await store.read(name)) throw inUse();
 
   const bridge = `csbr${randomBytes(4).toString('hex')}`;
-  const pool = subnetPool(config);
+  const pool = subnetPool(config, host.routedSubnets);
   const subnetAddress = await pool.allocate(bridge);
   const subnet = parseSubnet(`${subnetAddress}/24`);
   const gateway = formatIpv4(addressAt(subnet, 1));
@@ -75,21 +64,11 @@ export async function createBridgeNetwork(
   try {
     if (!(await store.createExclusive(record))) throw inUse();
     created = true;
-    // An explicit MAC keeps the bridge's address stable when ports join (the kernel would otherwise adopt theirs).
-    await runIpBatch(
-      [
-        `link add ${bridge} address ${randomMac()} type bridge`,
-        `addr add ${gateway}/24 dev ${bridge}`,
-        `link set ${bridge} up`,
-      ],
-      options.signal ? { signal: options.signal } : {},
-    );
-    await allowBridgeForwarding(bridge);
+    await host.createBridge(record, options.signal);
     debug('network %s: bridge %s, %s', name, bridge, record.subnet);
     return networkInfo(record);
   } catch (error) {
-    if (linkExists(bridge)) await runIpBatch([`link del ${bridge}`]).catch(() => {});
-    await removeBridgeForwarding(bridge);
+    await host.destroyBridge(bridge).catch(() => {});
     if (created) await store.delete(name);
     await pool.release(subnetAddress, bridge);
     throw error;
@@ -100,6 +79,7 @@ export async function createBridgeNetwork(
 export async function removeBridgeNetwork(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   name: string,
 ): Promise<void> {
   const record = await store.read(name);
@@ -119,21 +99,17 @@ export async function removeBridgeNetwork(
     }
     await store.delete(name);
   });
-  await destroyBridge(config, record.bridge, record.subnet);
+  await destroyBridge(config, host, record.bridge, record.subnet);
 }
 
 /** Removes a bridge and its subnet's leases. Idempotent. */
 export async function destroyBridge(
   config: RuntimeConfig,
+  host: NetHost,
   bridge: string,
   subnetCidr: string,
 ): Promise<void> {
-  if (linkExists(bridge)) {
-    await runIpBatch([`link del ${bridge}`]).catch((error: unknown) => {
-      if (linkExists(bridge)) throw error;
-    });
-  }
-  await removeBridgeForwarding(bridge);
+  await host.destroyBridge(bridge);
   const subnet = parseSubnet(subnetCidr);
   await rm(memberPool(config, subnet).dir, { recursive: true, force: true });
   await subnetPool(config).release(formatIpv4(subnet.network), bridge);

@@ -10,7 +10,6 @@
  * serializable state, also written to `<runDir>/container-networks/<id>.json`
  * before anything is created, so a sweep can undo what a crash left.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
@@ -19,10 +18,9 @@ import { createDebug } from '../debug.js';
 import { abortError, CspecError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic-file.js';
 import { withFileLock } from '../util/file-lock.js';
-import { linkExists } from './bridge-network.js';
 import { type HostsEntry, renderHostsFile, writeInPlace } from './hosts-file.js';
-import { runIpBatch } from './ip-command.js';
 import { addressAt, formatIpv4, parseSubnet } from './ipv4.js';
+import type { NetHost } from './net-host.js';
 import type { NetnsPool } from './netns-pool.js';
 import type { MemberRecord, NetworkRecord, NetworkStore } from './network-store.js';
 import { memberPool, p2pPool } from './pools.js';
@@ -58,7 +56,7 @@ export interface ContainerNetworkState {
   readonly version: 1;
   readonly containerId: string;
   readonly hostsFile: string;
-  /** Name under /run/netns, or undefined for a runc-created loopback-only namespace. */
+  /** Name of the namespace (under /run/netns as root; NetHost.netnsPath), or undefined for a runc-created loopback-only one. */
   readonly netns: string | undefined;
   /** Host ends of the container's veths. */
   readonly hostLinks: readonly string[];
@@ -74,7 +72,7 @@ export interface ContainerNetworkState {
 }
 
 export interface ContainerNetworkSetup {
-  /** `/run/netns/NAME`, or undefined: the OCI runtime creates a private loopback-only namespace. */
+  /** The namespace's file (`/run/netns/NAME` as root), or undefined: the OCI runtime creates a private loopback-only namespace. */
   readonly netnsPath: string | undefined;
   /** Address the host uses to reach the container. */
   readonly ipAddress: string | undefined;
@@ -134,6 +132,7 @@ function notFound(name: string): CspecError {
 export async function setupContainerNetwork(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   req: ContainerNetworkRequest,
   signal?: AbortSignal,
   pool?: NetnsPool,
@@ -177,11 +176,11 @@ export async function setupContainerNetwork(
         create: true,
       });
     } catch (error) {
-      await teardownContainerNetwork(config, store, pooled).catch(() => {});
+      await teardownContainerNetwork(config, store, host, pooled).catch(() => {});
       throw error;
     }
     debug('container %s: netns %s (made ahead), %s', req.containerId.slice(0, 12), pooled.netns, ipAddress);
-    return { netnsPath: `/run/netns/${pooled.netns}`, ipAddress, state: pooled };
+    return { netnsPath: host.netnsPath(pooled.netns!), ipAddress, state: pooled };
   }
 
   const netns = netnsName(req.containerId);
@@ -190,7 +189,7 @@ export async function setupContainerNetwork(
   try {
     // 1. Leases (lock-free), then the owner record, then the kernel objects.
     if (req.networks.length === 0) {
-      const block = await p2pPool(config).allocate(req.containerId);
+      const block = await p2pPool(config, host.routedSubnets).allocate(req.containerId);
       state = { ...state, p2pBlock: block, hostLinks: [linkBase] };
     } else {
       const joined: JoinedNetworkState[] = [];
@@ -213,9 +212,13 @@ export async function setupContainerNetwork(
     await writeJsonAtomic(ownerRecordPath(config, req.containerId), state);
     check();
 
-    const { host, inside, ipAddress } = ipPlan(state, records as NetworkRecord[]);
-    await runIpBatch(host, signal ? { signal } : {});
-    await runIpBatch(inside, { netns, ...(signal ? { signal } : {}) });
+    for (const record of records as NetworkRecord[]) await host.ensureBridge(record, signal);
+    const plan = ipPlan(state, records as NetworkRecord[], host.netnsRef);
+    const { ipAddress } = plan;
+    await host.makeNamespaces(
+      { host: plan.host, namespaces: [{ name: netns, inside: plan.inside }] },
+      signal,
+    );
     check();
 
     // 2. Membership (short per-network lock), then hosts files.
@@ -245,9 +248,9 @@ export async function setupContainerNetwork(
       });
     }
     debug('container %s: netns %s, %s', req.containerId.slice(0, 12), netns, ipAddress);
-    return { netnsPath: `/run/netns/${netns}`, ipAddress, state };
+    return { netnsPath: host.netnsPath(netns), ipAddress, state };
   } catch (error) {
-    await teardownContainerNetwork(config, store, state).catch((e) =>
+    await teardownContainerNetwork(config, store, host, state).catch((e) =>
       debug('undo after failed setup of %s: %O', req.containerId.slice(0, 12), e),
     );
     throw error;
@@ -260,13 +263,17 @@ function p2pAddresses(block: string): { host: string; container: string } {
   return { host: formatIpv4(addressAt(subnet, 1)), container: formatIpv4(addressAt(subnet, 2)) };
 }
 
-/** The `ip` commands for the host side and for inside the namespace. */
+/**
+ * The `ip` commands for the host side (run once the namespace exists) and for
+ * inside the namespace; `ref` names the namespace in host-side commands.
+ */
 export function ipPlan(
   state: ContainerNetworkState,
   records: readonly NetworkRecord[],
+  ref: (netns: string) => string = (n) => n,
 ): { host: string[]; inside: string[]; ipAddress: string } {
-  const netns = state.netns!;
-  const host = [`netns add ${netns}`];
+  const netns = ref(state.netns!);
+  const host: string[] = [];
   const inside = ['link set lo up'];
   if (state.p2pBlock !== undefined) {
     const { host: hostIp, container: containerIp } = p2pAddresses(state.p2pBlock);
@@ -340,6 +347,7 @@ async function refreshPeers(store: NetworkStore, joined: readonly JoinedNetworkS
 export async function teardownContainerNetwork(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   state: ContainerNetworkState,
 ): Promise<void> {
   const id = state.containerId;
@@ -348,24 +356,7 @@ export async function teardownContainerNetwork(
   }
   if (state.networks.length > 0) await refreshPeers(store, state.networks, id);
 
-  const links = state.hostLinks.filter(linkExists);
-  const netnsPresent = state.netns !== undefined && existsSync(`/run/netns/${state.netns}`);
-  const commands = [
-    ...links.map((l) => `link del ${l}`),
-    ...(netnsPresent ? [`netns del ${state.netns}`] : []),
-  ];
-  if (commands.length > 0) {
-    try {
-      await runIpBatch(commands, { force: true });
-    } catch (error) {
-      // Another process may have removed some of them meanwhile; only what is still there is a failure.
-      const left = [
-        ...state.hostLinks.filter(linkExists),
-        ...(state.netns !== undefined && existsSync(`/run/netns/${state.netns}`) ? [state.netns] : []),
-      ];
-      if (left.length > 0) throw error;
-    }
-  }
+  await host.remove(state.hostLinks, state.netns !== undefined ? [state.netns] : []);
 
   if (state.p2pBlock !== undefined) await p2pPool(config).release(state.p2pBlock, id);
   for (const j of state.networks) {

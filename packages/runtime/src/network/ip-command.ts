@@ -13,6 +13,11 @@ const debug = createDebug('cspec:network');
 export interface IpOptions {
   /** Run inside this named network namespace (`ip -n NAME`). */
   readonly netns?: string;
+  /**
+   * A command line that runs its arguments somewhere else, `ip` after it:
+   * `nsenter ... --` enters a rootless engine's namespaces (rootless-net-host.ts).
+   */
+  readonly prefix?: readonly string[];
   /** Keep going after a failing command in a batch (`ip -force`); the exit status still reports it. */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
@@ -30,13 +35,28 @@ export interface IpResult {
  * few ms), and the abort is reported after. Killing it mid-way could create
  * a namespace or link after the caller's cleanup looked for it.
  */
-export function runIpRaw(args: readonly string[], stdin?: string, signal?: AbortSignal): Promise<IpResult> {
+export function runIpRaw(
+  args: readonly string[],
+  stdin?: string,
+  signal?: AbortSignal,
+  prefix: readonly string[] = [],
+): Promise<IpResult> {
+  return runCommandRaw([...prefix, 'ip', ...args], stdin, signal);
+}
+
+/** `runIpRaw` for any command line (one that runs `ip` in the end, e.g. through a shell). */
+export function runCommandRaw(
+  argv: readonly string[],
+  stdin?: string,
+  signal?: AbortSignal,
+): Promise<IpResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(abortError(signal, `ip ${args.join(' ')}`));
+      reject(abortError(signal, argv.join(' ')));
       return;
     }
-    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, ...rest] = argv as [string, ...string[]];
+    const child = spawn(file, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
     const output = captureOutput(child);
     child.stdin.on('error', () => {
       // ip exited before reading everything; its exit status and stderr tell why.
@@ -45,10 +65,11 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
         reject(
-          new CspecError('CSPEC_HOST_UNSUPPORTED', 'the `ip` command (iproute2) is not installed', {
-            cause: error,
-            hint: 'apt-get install -y iproute2',
-          }),
+          new CspecError(
+            'CSPEC_HOST_UNSUPPORTED',
+            `the \`${file}\` command (${file === 'ip' ? 'iproute2' : 'util-linux'}) is not installed`,
+            { cause: error, hint: `apt-get install -y ${file === 'ip' ? 'iproute2' : 'util-linux'}` },
+          ),
         );
       } else {
         reject(
@@ -58,7 +79,7 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
     });
     child.once('close', (code, sig) => {
       if (signal?.aborted) {
-        reject(abortError(signal, `ip ${args.join(' ')}`));
+        reject(abortError(signal, argv.join(' ')));
         return;
       }
       resolve({
@@ -70,11 +91,11 @@ export function runIpRaw(args: readonly string[], stdin?: string, signal?: Abort
   });
 }
 
-function failure(what: string, result: IpResult): CspecError {
+export function failure(what: string, result: IpResult): CspecError {
   return new CspecError(
     'CSPEC_NETWORK_FAILED',
     `${what} failed (exit ${result.exitCode}): ${result.stderr.trim() || 'no error output'}`,
-    { hint: 'run with DEBUG=cspec:network to see every ip command; cspec needs root for networks' },
+    { hint: 'run with DEBUG=cspec:network to see every ip command' },
   );
 }
 
@@ -86,7 +107,7 @@ function globalArgs(options: IpOptions): string[] {
 export async function runIp(args: readonly string[], options: IpOptions = {}): Promise<string> {
   const argv = [...globalArgs(options), ...args];
   debug('ip %s', argv.join(' '));
-  const result = await runIpRaw(argv, undefined, options.signal);
+  const result = await runIpRaw(argv, undefined, options.signal, options.prefix);
   if (result.exitCode !== 0) throw failure(`ip ${argv.join(' ')}`, result);
   return result.stdout;
 }
@@ -96,7 +117,7 @@ export async function runIpBatch(commands: readonly string[], options: IpOptions
   if (commands.length === 0) return '';
   const argv = [...globalArgs(options), '-batch', '-'];
   debug('ip %s <<\n  %s', argv.join(' '), commands.join('\n  '));
-  const result = await runIpRaw(argv, `${commands.join('\n')}\n`, options.signal);
+  const result = await runIpRaw(argv, `${commands.join('\n')}\n`, options.signal, options.prefix);
   if (result.exitCode !== 0) {
     throw failure(`ip ${argv.join(' ')} with commands [${commands.join('; ')}]`, result);
   }

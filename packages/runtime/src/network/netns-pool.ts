@@ -20,12 +20,10 @@
  * removes them all with one `ip` process.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import type { RuntimeConfig } from '../config.js';
 import { createDebug } from '../debug.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
-import { linkExists } from './bridge-network.js';
 import {
   type ContainerNetworkState,
   ipPlan,
@@ -34,7 +32,7 @@ import {
   ownersDir,
   teardownContainerNetwork,
 } from './container-network.js';
-import { runIpBatch } from './ip-command.js';
+import type { NetHost } from './net-host.js';
 import type { NetworkStore } from './network-store.js';
 import { p2pPool } from './pools.js';
 
@@ -72,6 +70,7 @@ export interface NetnsPoolOptions {
 export function createNetnsPool(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   options: NetnsPoolOptions,
 ): NetnsPool {
   const ready: ContainerNetworkState[] = [];
@@ -84,7 +83,9 @@ export function createNetnsPool(
 
   /** Removes entries; resolves with the failures (a later sweep retries them from their records). */
   const discard = async (entries: readonly ContainerNetworkState[]): Promise<unknown[]> => {
-    const results = await Promise.allSettled(entries.map((e) => teardownContainerNetwork(config, store, e)));
+    const results = await Promise.allSettled(
+      entries.map((e) => teardownContainerNetwork(config, store, host, e)),
+    );
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
     for (const f of failures) debug('pool: removing an entry failed: %O', f);
     return failures;
@@ -103,16 +104,18 @@ export function createNetnsPool(
           hostsFile: '',
           netns: netnsName(id),
           hostLinks: [`cs${id.slice(0, 10)}`],
-          p2pBlock: await p2pPool(config).allocate(id),
+          p2pBlock: await p2pPool(config, host.routedSubnets).allocate(id),
           networks: [],
           pooledBy: sessionId,
         };
         made.push(entry);
         await writeJsonAtomic(ownerRecordPath(config, id), entry);
       }
-      const plans = made.map((e) => ({ netns: e.netns!, ...ipPlan(e, []) }));
-      await runIpBatch(plans.flatMap((p) => p.host));
-      for (const p of plans) await runIpBatch(p.inside, { netns: p.netns });
+      const plans = made.map((e) => ({ netns: e.netns!, ...ipPlan(e, [], host.netnsRef) }));
+      await host.makeNamespaces({
+        host: plans.flatMap((p) => p.host),
+        namespaces: plans.map((p) => ({ name: p.netns, inside: p.inside })),
+      });
     } catch (error) {
       debug('pool: filling failed: %O', error);
       await discard(made);
@@ -132,7 +135,7 @@ export function createNetnsPool(
       if (ready.length === 0 && filling.size > 0) await Promise.race(filling);
       for (let entry = ready.shift(); entry; entry = ready.shift()) {
         // Removed behind our back (`ip netns del`, a reboot of /run): make no use of it.
-        if (!existsSync(`/run/netns/${entry.netns}`) || !entry.hostLinks.every(linkExists)) {
+        if (!host.netnsExists(entry.netns!) || !entry.hostLinks.every(host.linkExists)) {
           await discard([entry]);
           continue;
         }
@@ -175,14 +178,13 @@ export function createNetnsPool(
       await Promise.all(filling);
       const entries = ready.splice(0);
       if (entries.length === 0) return;
-      // All namespaces and links in one process; the records and leases go after.
-      const commands = entries.flatMap((e) => [
-        ...e.hostLinks.filter(linkExists).map((l) => `link del ${l}`),
-        ...(existsSync(`/run/netns/${e.netns}`) ? [`netns del ${e.netns}`] : []),
-      ]);
-      await runIpBatch(commands, { force: true }).catch((error) =>
-        debug('pool: batch removal failed, one by one: %O', error),
-      );
+      // All namespaces and links at once; the records and leases go after.
+      await host
+        .remove(
+          entries.flatMap((e) => e.hostLinks),
+          entries.flatMap((e) => (e.netns !== undefined ? [e.netns] : [])),
+        )
+        .catch((error) => debug('pool: batch removal failed, one by one: %O', error));
       const failures = await discard(entries);
       if (failures.length > 0) {
         throw new AggregateError(

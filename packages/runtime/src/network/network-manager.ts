@@ -13,9 +13,11 @@ import {
   setupContainerNetwork,
   teardownContainerNetwork,
 } from './container-network.js';
+import { createNetHost, type NetHost } from './net-host.js';
 import { createNetnsPool, type NetnsPoolOptions } from './netns-pool.js';
 import { createNetworkStore } from './network-store.js';
 import { type SweepLiveness, sweepNetworks, sweepPooledNamespaces } from './network-sweep.js';
+import type { PortForwarder, PortForwarderOptions } from './port-forwarder.js';
 
 export type {
   ContainerNetworkRequest,
@@ -51,6 +53,12 @@ export interface NetworkManager {
   sweep(alive: SweepLiveness): Promise<{ removed: number }>;
   /** Removes the namespaces made ahead for sessions that `isDoomed` names (netns-pool.ts). */
   sweepPooled(isDoomed: (sessionId: string) => Promise<boolean>): Promise<void>;
+  /**
+   * Publishes a container's port on 127.0.0.1 of the host (the caller keeps
+   * the forwarder and closes it with the container): forwarded by this
+   * process as root, by the rootless network namespace's forwarder otherwise.
+   */
+  publishPort(options: PortForwarderOptions): Promise<PortForwarder>;
   /** Removes the namespaces this manager made ahead; no more are made. */
   close(): Promise<void>;
 }
@@ -58,6 +66,8 @@ export interface NetworkManager {
 export interface NetworkManagerOptions {
   /** Make network namespaces ahead for containers that publish ports (an engine's; off by default). */
   readonly pool?: NetnsPoolOptions;
+  /** Where networking lives. @default root's host, or the rootless one when `config.rootless` (net-host.ts) */
+  readonly host?: NetHost;
 }
 
 export function createNetworkManager(
@@ -65,29 +75,31 @@ export function createNetworkManager(
   options: NetworkManagerOptions = {},
 ): NetworkManager {
   const store = createNetworkStore(config);
+  const host = options.host ?? createNetHost(config);
   const pool =
-    options.pool && options.pool.maxSize > 0 ? createNetnsPool(config, store, options.pool) : undefined;
+    options.pool && options.pool.maxSize > 0 ? createNetnsPool(config, store, host, options.pool) : undefined;
   return {
     async setupContainer(req, setupOptions = {}) {
-      const setup = await setupContainerNetwork(config, store, req, setupOptions.signal, pool);
+      const setup = await setupContainerNetwork(config, store, host, req, setupOptions.signal, pool);
       if (setup.state.p2pBlock !== undefined) pool?.inUse(req.containerId);
       return setup;
     },
     async teardownContainer(state) {
-      await teardownContainerNetwork(config, store, state);
+      await teardownContainerNetwork(config, store, host, state);
       if (state.p2pBlock !== undefined) pool?.released(state.containerId);
     },
-    createNetwork: (name, options = {}) => createBridgeNetwork(config, store, name, options),
-    removeNetwork: (name) => removeBridgeNetwork(config, store, name),
+    createNetwork: (name, options = {}) => createBridgeNetwork(config, store, host, name, options),
+    removeNetwork: (name) => removeBridgeNetwork(config, store, host, name),
     listNetworks: async () => (await store.list()).map(networkInfo),
     ephemeralNetworks: async () =>
       (await store.list()).flatMap((r) => (r.sessionId ? [{ name: r.name, sessionId: r.sessionId }] : [])),
     async sweep(alive) {
-      const report = await sweepNetworks(config, store, alive);
+      const report = await sweepNetworks(config, store, host, alive);
       if (report.removed > 0) debug('sweep removed %d network resources', report.removed);
       return report;
     },
-    sweepPooled: (isDoomed) => sweepPooledNamespaces(config, store, isDoomed),
+    sweepPooled: (isDoomed) => sweepPooledNamespaces(config, store, host, isDoomed),
+    publishPort: (forward) => host.publishPort(forward),
     close: async () => pool?.close(),
   };
 }

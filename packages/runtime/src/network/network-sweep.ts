@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RuntimeConfig } from '../config.js';
 import { createDebug } from '../debug.js';
 import { removeAbandonedWrites } from '../util/atomic-file.js';
-import { destroyBridge, linkExists } from './bridge-network.js';
+import { destroyBridge } from './bridge-network.js';
 import {
   listOwnerRecords,
   ownerRecordPath,
@@ -18,8 +18,9 @@ import {
   refreshNetworkMembers,
   teardownContainerNetwork,
 } from './container-network.js';
-import { bridgesWithForwardRules, removeBridgeForwarding } from './forward-rules.js';
+import { removeBridgeForwarding } from './forward-rules.js';
 import { parseSubnet } from './ipv4.js';
+import type { NetHost } from './net-host.js';
 import { type NetworkStore, networkMembersDir, networksDir } from './network-store.js';
 import { ipamDir, memberPool, p2pPool, subnetPool } from './pools.js';
 
@@ -37,6 +38,7 @@ export interface SweepLiveness {
 export async function sweepNetworks(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   alive: SweepLiveness,
 ): Promise<{ removed: number }> {
   const isOwnerAlive = alive.container;
@@ -54,7 +56,7 @@ export async function sweepNetworks(
     const state = await readOwnerRecord(config, id).catch(() => undefined);
     if (state?.pooledBy !== undefined ? await alive.session(state.pooledBy) : isOwnerAlive(id)) continue;
     await attempt(`container ${id}`, async () => {
-      if (state) await teardownContainerNetwork(config, store, state);
+      if (state) await teardownContainerNetwork(config, store, host, state);
       else await rm(ownerRecordPath(config, id), { force: true });
     });
   }
@@ -97,12 +99,14 @@ export async function sweepNetworks(
     if (!lease.owner || bridges.has(lease.owner) || !old(lease.createdMs)) continue;
     // Re-read: a network created since the listing above is not an orphan.
     if ((await store.list()).some((n) => n.bridge === lease.owner)) continue;
-    await attempt(`bridge ${lease.owner}`, () => destroyBridge(config, lease.owner, `${lease.address}/24`));
+    await attempt(`bridge ${lease.owner}`, () =>
+      destroyBridge(config, host, lease.owner, `${lease.address}/24`),
+    );
   }
 
   // Firewall rules outlive their bridge only if a process died between the two deletions.
-  for (const bridge of await bridgesWithForwardRules()) {
-    if (linkExists(bridge) || !bridge.startsWith('csbr')) continue;
+  for (const bridge of await host.bridgesWithForwardRules()) {
+    if (host.linkExists(bridge) || !bridge.startsWith('csbr')) continue;
     await attempt(`iptables rule of ${bridge}`, () => removeBridgeForwarding(bridge));
   }
 
@@ -116,6 +120,7 @@ export async function sweepNetworks(
   let temps = 0;
   for (const dir of new Set(recordDirs)) temps += await removeAbandonedWrites(dir);
   if (temps > 0) debug('sweep: removed %d abandoned temp files', temps);
+  removed += await host.sweep();
   return { removed };
 }
 
@@ -123,12 +128,13 @@ export async function sweepNetworks(
 export async function sweepPooledNamespaces(
   config: RuntimeConfig,
   store: NetworkStore,
+  host: NetHost,
   isDoomed: (sessionId: string) => Promise<boolean>,
 ): Promise<void> {
   for (const id of await listOwnerRecords(config)) {
     const state = await readOwnerRecord(config, id).catch(() => undefined);
     if (state?.pooledBy === undefined || !(await isDoomed(state.pooledBy))) continue;
-    await teardownContainerNetwork(config, store, state).catch((error) =>
+    await teardownContainerNetwork(config, store, host, state).catch((error) =>
       debug('sweep: pooled namespace %s: %O', state.netns, error),
     );
   }

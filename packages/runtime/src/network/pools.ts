@@ -12,6 +12,9 @@ import type { RuntimeConfig } from '../config.js';
 import { type AddressPool, createAddressPool } from './address-pool.js';
 import { childSubnets, formatIpv4, formatSubnet, hostAddresses, parseSubnet, type Subnet } from './ipv4.js';
 
+/** Subnets already routed where the blocks would be used (NetHost.routedSubnets); the host's by default. */
+export type RoutedSubnets = () => Promise<readonly Subnet[]>;
+
 export const P2P_RANGE = '10.88.0.0/16';
 export const NETWORK_RANGE = '10.89.0.0/16';
 
@@ -24,22 +27,30 @@ function* subnetKeys(range: string, prefixLength: number): Generator<string> {
 }
 
 /** Leases are named after the block's network address, e.g. `10.88.0.4`. */
-export function p2pPool(config: RuntimeConfig): AddressPool {
+export function p2pPool(config: RuntimeConfig, routed?: RoutedSubnets): AddressPool {
   return createAddressPool({
     dir: join(ipamDir(config), 'p2p'),
     label: `${P2P_RANGE} (point-to-point links)`,
     candidates: () => subnetKeys(P2P_RANGE, 30),
-    host: { claimsDir: join(config.hostIpamDir, 'p2p'), block: (a) => parseSubnet(`${a}/30`) },
+    host: {
+      claimsDir: join(config.hostIpamDir, 'p2p'),
+      block: (a) => parseSubnet(`${a}/30`),
+      ...(routed ? { inUse: routed } : {}),
+    },
   });
 }
 
 /** Leases are named after the /24's network address, e.g. `10.89.3.0`; the owner is the bridge name. */
-export function subnetPool(config: RuntimeConfig): AddressPool {
+export function subnetPool(config: RuntimeConfig, routed?: RoutedSubnets): AddressPool {
   return createAddressPool({
     dir: join(ipamDir(config), 'subnets'),
     label: `${NETWORK_RANGE} (network subnets)`,
     candidates: () => subnetKeys(NETWORK_RANGE, 24),
-    host: { claimsDir: join(config.hostIpamDir, 'subnets'), block: (a) => parseSubnet(`${a}/24`) },
+    host: {
+      claimsDir: join(config.hostIpamDir, 'subnets'),
+      block: (a) => parseSubnet(`${a}/24`),
+      ...(routed ? { inUse: routed } : {}),
+    },
   });
 }
 

@@ -84,10 +84,12 @@ export function forwardConnections(server: Server, target: ForwardTarget): Forwa
   };
 }
 
-/** Opens 127.0.0.1:hostPort (or a kernel-chosen port) and forwards it to the target. */
-export async function createPortForwarder(options: PortForwarderOptions): Promise<PortForwarder> {
+/**
+ * A server listening on 127.0.0.1:hostPort (or a kernel-chosen port), not yet
+ * forwarding; a port that is taken or privileged is a `CSPEC_INVALID_SPEC`.
+ */
+export async function listenOnLoopback(hostPort = 0): Promise<{ server: Server; port: number }> {
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
-  const requested = options.hostPort ?? 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
@@ -95,27 +97,33 @@ export async function createPortForwarder(options: PortForwarderOptions): Promis
           ? new CspecError(
               'CSPEC_INVALID_SPEC',
               error.code === 'EADDRINUSE'
-                ? `port 127.0.0.1:${requested} is already in use — choose another host port or omit it to let the kernel choose`
-                : `port 127.0.0.1:${requested} needs privileges to bind — choose a port above 1023 or omit it`,
+                ? `port 127.0.0.1:${hostPort} is already in use — choose another host port or omit it to let the kernel choose`
+                : `port 127.0.0.1:${hostPort} needs privileges to bind — choose a port above 1023 or omit it`,
               { cause: error },
             )
           : new CspecError(
               'CSPEC_NETWORK_FAILED',
-              `cannot listen on 127.0.0.1:${requested}: ${error.message}`,
+              `cannot listen on 127.0.0.1:${hostPort}: ${error.message}`,
               {
                 cause: error,
               },
             ),
       );
     });
-    server.listen({ host: '127.0.0.1', port: requested, exclusive: true }, () => resolve());
+    server.listen({ host: '127.0.0.1', port: hostPort, exclusive: true }, () => resolve());
   });
   const address = server.address();
   if (!address || typeof address !== 'object') {
     server.close();
     throw new CspecError('CSPEC_INTERNAL', 'listening server has no address');
   }
+  return { server, port: address.port };
+}
+
+/** Opens 127.0.0.1:hostPort (or a kernel-chosen port) and forwards it to the target. */
+export async function createPortForwarder(options: PortForwarderOptions): Promise<PortForwarder> {
+  const { server, port } = await listenOnLoopback(options.hostPort);
   const forwarding = forwardConnections(server, { host: options.targetHost, port: options.targetPort });
-  debug('127.0.0.1:%d -> %s:%d', address.port, options.targetHost, options.targetPort);
-  return { hostPort: address.port, close: forwarding.close };
+  debug('127.0.0.1:%d -> %s:%d', port, options.targetHost, options.targetPort);
+  return { hostPort: port, close: forwarding.close };
 }
