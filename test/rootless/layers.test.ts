@@ -347,6 +347,40 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     expect(await stat('home/app/work')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o755 });
   });
 
+  it("places a spec's files in a container's upper directory with their owners", async () => {
+    const upper = join(dir, 'files-upper');
+    const [layers] = await asUser([{ op: 'layers', reference: 'test/rootless-two:1' }]);
+    const [placed] = await asUser([
+      {
+        op: 'files',
+        upper,
+        layerDirs: (layers as { ok: string[] }).ok,
+        files: [
+          { target: '/var/lib/postgresql/conf.d/x.conf', content: 'x', uid: 999, gid: 999, mode: 0o600 },
+          { target: '/etc/app.conf', content: 'y' },
+        ],
+      },
+    ]);
+    expect(placed).toEqual({ ok: true });
+    const stat = async (path: string) => {
+      const s = await lstat(join(upper, path));
+      return { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 };
+    };
+    // The parent as the image has it (uid 999, 0700), the new directory and file as asked.
+    expect(await stat('var/lib/postgresql')).toEqual({ uid: hostUid(999), gid: hostGid(999), mode: 0o700 });
+    expect(await stat('var/lib/postgresql/conf.d')).toEqual({
+      uid: hostUid(0),
+      gid: hostGid(0),
+      mode: 0o755,
+    });
+    expect(await stat('var/lib/postgresql/conf.d/x.conf')).toEqual({
+      uid: hostUid(999),
+      gid: hostGid(999),
+      mode: 0o600,
+    });
+    expect(await stat('etc/app.conf')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o644 });
+  });
+
   it("removes the images and a container's changes as the user, subordinate-owned files included, and leaves nothing", async () => {
     const results = await asUser([
       { op: 'remove', reference: 'test/rootless-rootfs:1' },
@@ -355,6 +389,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
       { op: 'remove', reference: 'test/rootless-built:1' },
       { op: 'prune' },
       { op: 'removeTree', path: join(dir, 'container') },
+      { op: 'removeTree', path: join(dir, 'files-upper') },
       { op: 'removeTree', path: join(dir, 'mount') },
     ]);
     for (const r of results) expect(r).toHaveProperty('ok');
