@@ -18,6 +18,7 @@ import {
   parseSubordinateRange,
 } from '../../packages/runtime/src/rootless/id-ranges.js';
 import { dockerArchive, tarOf } from '../support/archives.js';
+import { expectNoLeaks } from '../support/leaks.js';
 import type { OperationResult, StoreOperation } from './store-driver.js';
 
 const run = promisify(execFile);
@@ -133,7 +134,19 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
         { name: 'opt/big', content: 'x', uid: 70000, gid: 70000 },
       ]),
     );
-    const [result] = await asUser([{ op: 'import', file: bad, reference: 'test/rootless-bad:1' }]);
+    const broken = await userFile('not-a-tar.tar', Buffer.from('not a tar archive, just text\n'.repeat(40)));
+    const [result, notTar] = await asUser([
+      { op: 'import', file: bad, reference: 'test/rootless-bad:1' },
+      { op: 'import', file: broken, reference: 'test/rootless-broken:1' },
+    ]);
+    // The helper's errors come back as they are: code, message, hint.
+    expect(notTar).toEqual({
+      error: {
+        code: 'CSPEC_INVALID_ARCHIVE',
+        message: expect.stringContaining('cannot read it as a tar archive'),
+        hint: expect.stringContaining('the archive is damaged'),
+      },
+    });
     expect(result).toEqual({
       error: {
         code: 'CSPEC_ID_NOT_MAPPED',
@@ -398,7 +411,8 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     expect(await readdir(join(data, 'layers'))).toEqual([]);
     expect(await readdir(join(data, 'blobs/sha256'))).toEqual([]);
     expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);
-    // Nothing of a subordinate id is left in the user's directories.
+    // Nothing of a subordinate id is left in the user's directories, and nothing of cspec's on the host.
     expect(owners(dir).filter((l) => !l.endsWith(` ${uid}:${gid}`))).toEqual([]);
+    expectNoLeaks();
   });
 });
