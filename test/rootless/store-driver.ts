@@ -28,6 +28,7 @@ export type StoreOperation =
   | { readonly op: 'layers'; readonly reference: string }
   | { readonly op: 'remove'; readonly reference: string }
   | { readonly op: 'prune' }
+  | { readonly op: 'pull'; readonly reference: string }
   /** Files placed in a container's upper directory before it starts (a spec's `files`). */
   | {
       readonly op: 'files';
@@ -171,6 +172,9 @@ for (const operation of JSON.parse(process.argv[2] ?? '[]') as StoreOperation[])
           operation.files,
         );
         results.push({ ok: true });
+        break;
+      case 'pull':
+        results.push({ ok: await store.pull(operation.reference) });
         break;
       case 'removeTree':
         await removeTree(operation.path);
