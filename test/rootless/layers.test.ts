@@ -9,15 +9,20 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../packages/runtime/src/config.js';
+import { createImageStore } from '../../packages/runtime/src/image/image-store.js';
 import {
   hostIdOf,
   idMappings,
   parseSubordinateRange,
 } from '../../packages/runtime/src/rootless/id-ranges.js';
+import { startRegistry } from '../registry/registry-server.js';
 import { dockerArchive, tarOf } from '../support/archives.js';
+import { expectNoLeaks } from '../support/leaks.js';
 import type { OperationResult, StoreOperation } from './store-driver.js';
 
 const run = promisify(execFile);
@@ -52,7 +57,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
   let data: string;
 
   /** Runs the store operations as the user; returns each one's result. */
-  async function asUser(operations: readonly StoreOperation[]): Promise<OperationResult[]> {
+  async function asUser(operations: readonly StoreOperation[], dataDir = data): Promise<OperationResult[]> {
     const { stdout } = await run(
       'runuser',
       [
@@ -61,7 +66,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
         '--',
         'env',
         `HOME=/home/${USER}`,
-        `CSPEC_DATA_DIR=${data}`,
+        `CSPEC_DATA_DIR=${dataDir}`,
         `CSPEC_RUN_DIR=${join(dir, 'run')}`,
         `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
         process.execPath,
@@ -124,6 +129,18 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
       { name: 'run/initctl', type: 'fifo', mode: 0o600 },
     ]);
 
+  /** The second layer: a whiteout and an opaque directory. */
+  const top = () =>
+    tarOf([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/.wh.motd', content: '' },
+      { name: 'usr/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/doc/', type: 'directory', mode: 0o755 },
+      { name: 'usr/share/doc/.wh..wh..opq', content: '' },
+      { name: 'usr/share/doc/new', content: 'new\n', uid: 42, gid: 42 },
+    ]);
+
   it('fails an unpack whose owner is outside the range with one clear error, and keeps nothing', async () => {
     const bad = await userFile(
       'out-of-range.tar',
@@ -133,7 +150,19 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
         { name: 'opt/big', content: 'x', uid: 70000, gid: 70000 },
       ]),
     );
-    const [result] = await asUser([{ op: 'import', file: bad, reference: 'test/rootless-bad:1' }]);
+    const broken = await userFile('not-a-tar.tar', Buffer.from('not a tar archive, just text\n'.repeat(40)));
+    const [result, notTar] = await asUser([
+      { op: 'import', file: bad, reference: 'test/rootless-bad:1' },
+      { op: 'import', file: broken, reference: 'test/rootless-broken:1' },
+    ]);
+    // The helper's errors come back as they are: code, message, hint.
+    expect(notTar).toEqual({
+      error: {
+        code: 'CSPEC_INVALID_ARCHIVE',
+        message: expect.stringContaining('cannot read it as a tar archive'),
+        hint: expect.stringContaining('the archive is damaged'),
+      },
+    });
     expect(result).toEqual({
       error: {
         code: 'CSPEC_ID_NOT_MAPPED',
@@ -151,18 +180,9 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
 
   it("unpacks a rootfs and a second layer with the image's owners, mapped into the user's range", async () => {
     const rootfs = await userFile('rootfs.tar', await base());
-    const top = await tarOf([
-      { name: 'etc/', type: 'directory', mode: 0o755 },
-      { name: 'etc/.wh.motd', content: '' },
-      { name: 'usr/', type: 'directory', mode: 0o755 },
-      { name: 'usr/share/', type: 'directory', mode: 0o755 },
-      { name: 'usr/share/doc/', type: 'directory', mode: 0o755 },
-      { name: 'usr/share/doc/.wh..wh..opq', content: '' },
-      { name: 'usr/share/doc/new', content: 'new\n', uid: 42, gid: 42 },
-    ]);
     const archive = await userFile(
       'two-layers.tar',
-      await dockerArchive([await base(), top], { repoTag: 'test/rootless-two:1' }),
+      await dockerArchive([await base(), await top()], { repoTag: 'test/rootless-two:1' }),
     );
     const results = await asUser([
       { op: 'import', file: rootfs, reference: 'test/rootless-rootfs:1' },
@@ -233,6 +253,45 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
         '',
       ].join('\n'),
     });
+  });
+
+  it('pulls an image from a registry, unpacking its layers as they download', async () => {
+    const registry = await startRegistry();
+    const source = await mkdtemp(join(tmpdir(), 'cspec-rootless-source-'));
+    try {
+      const store = createImageStore(resolveConfig({ dataDir: source, rootless: false }));
+      const archive = join(source, 'two-layers.tar');
+      await writeFile(
+        archive,
+        await dockerArchive([await base(), await top()], { repoTag: 'test/rootless-two:1' }),
+      );
+      await store.load(archive);
+      const remote = `${registry.host}/test/rootless-pulled:1`;
+      await store.push(remote, { source: 'test/rootless-two:1' });
+      const pulledData = join(dir, 'pulled');
+      const [pulled, layers] = await asUser(
+        [
+          { op: 'pull', reference: remote },
+          { op: 'layers', reference: remote },
+        ],
+        pulledData,
+      );
+      expect(pulled).toHaveProperty('ok');
+      const [lower, upper] = (layers as { ok: string[] }).ok;
+      const s = await lstat(join(lower!, 'var/lib/postgresql/PG_VERSION'));
+      expect([s.uid, s.gid, s.mode & 0o7777]).toEqual([hostUid(999), hostGid(999), 0o600]);
+      expect((await lstat(join(upper!, 'etc/motd'))).rdev).toBe(0);
+      const [removed, pruned] = await asUser(
+        [{ op: 'remove', reference: remote }, { op: 'prune' }],
+        pulledData,
+      );
+      expect(removed).toEqual({ ok: true });
+      expect((pruned as { ok: { layersRemoved: number } }).ok.layersRemoved).toBe(2);
+      expect(await readdir(join(pulledData, 'layers'))).toEqual([]);
+    } finally {
+      await registry.stop();
+      await rm(source, { recursive: true, force: true });
+    }
   });
 
   it("reads a container's changes as root of the namespace: diff, commit and export", async () => {
@@ -347,6 +406,40 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     expect(await stat('home/app/work')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o755 });
   });
 
+  it("places a spec's files in a container's upper directory with their owners", async () => {
+    const upper = join(dir, 'files-upper');
+    const [layers] = await asUser([{ op: 'layers', reference: 'test/rootless-two:1' }]);
+    const [placed] = await asUser([
+      {
+        op: 'files',
+        upper,
+        layerDirs: (layers as { ok: string[] }).ok,
+        files: [
+          { target: '/var/lib/postgresql/conf.d/x.conf', content: 'x', uid: 999, gid: 999, mode: 0o600 },
+          { target: '/etc/app.conf', content: 'y' },
+        ],
+      },
+    ]);
+    expect(placed).toEqual({ ok: true });
+    const stat = async (path: string) => {
+      const s = await lstat(join(upper, path));
+      return { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 };
+    };
+    // The parent as the image has it (uid 999, 0700), the new directory and file as asked.
+    expect(await stat('var/lib/postgresql')).toEqual({ uid: hostUid(999), gid: hostGid(999), mode: 0o700 });
+    expect(await stat('var/lib/postgresql/conf.d')).toEqual({
+      uid: hostUid(0),
+      gid: hostGid(0),
+      mode: 0o755,
+    });
+    expect(await stat('var/lib/postgresql/conf.d/x.conf')).toEqual({
+      uid: hostUid(999),
+      gid: hostGid(999),
+      mode: 0o600,
+    });
+    expect(await stat('etc/app.conf')).toEqual({ uid: hostUid(0), gid: hostGid(0), mode: 0o644 });
+  });
+
   it("removes the images and a container's changes as the user, subordinate-owned files included, and leaves nothing", async () => {
     const results = await asUser([
       { op: 'remove', reference: 'test/rootless-rootfs:1' },
@@ -355,6 +448,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
       { op: 'remove', reference: 'test/rootless-built:1' },
       { op: 'prune' },
       { op: 'removeTree', path: join(dir, 'container') },
+      { op: 'removeTree', path: join(dir, 'files-upper') },
       { op: 'removeTree', path: join(dir, 'mount') },
     ]);
     for (const r of results) expect(r).toHaveProperty('ok');
@@ -363,7 +457,8 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     expect(await readdir(join(data, 'layers'))).toEqual([]);
     expect(await readdir(join(data, 'blobs/sha256'))).toEqual([]);
     expect(await readdir(join(data, 'tmp')).catch(() => [])).toEqual([]);
-    // Nothing of a subordinate id is left in the user's directories.
+    // Nothing of a subordinate id is left in the user's directories, and nothing of cspec's on the host.
     expect(owners(dir).filter((l) => !l.endsWith(` ${uid}:${gid}`))).toEqual([]);
+    expectNoLeaks();
   });
 });

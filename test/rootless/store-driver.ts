@@ -10,12 +10,15 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveConfig } from '../../packages/runtime/src/config.js';
+import type { FileSpec } from '../../packages/runtime/src/container/spec.js';
 import { createBuildCache } from '../../packages/runtime/src/image/build/build-cache.js';
 import { buildDockerfile } from '../../packages/runtime/src/image/build/builder.js';
 import { createImageStore } from '../../packages/runtime/src/image/image-store.js';
 import { processUserNamespace } from '../../packages/runtime/src/rootless/process-namespace.js';
 import { overlayOptions } from '../../packages/runtime/src/sandbox/oci-config.js';
+import { copyFilesIntoUpper } from '../../packages/runtime/src/sandbox/rootfs-files.js';
 import { exportTree } from '../../packages/runtime/src/snapshot/export-tree.js';
+import { createLayeredRoot } from '../../packages/runtime/src/snapshot/layered-root.js';
 import { changesInNamespace } from '../../packages/runtime/src/snapshot/upper-in-namespace.js';
 import { removeTree } from '../../packages/runtime/src/util/remove-tree.js';
 
@@ -25,6 +28,14 @@ export type StoreOperation =
   | { readonly op: 'layers'; readonly reference: string }
   | { readonly op: 'remove'; readonly reference: string }
   | { readonly op: 'prune' }
+  | { readonly op: 'pull'; readonly reference: string }
+  /** Files placed in a container's upper directory before it starts (a spec's `files`). */
+  | {
+      readonly op: 'files';
+      readonly upper: string;
+      readonly layerDirs: readonly string[];
+      readonly files: readonly FileSpec[];
+    }
   /** A Dockerfile build without RUN steps (no containers): COPY, ADD, WORKDIR. */
   | { readonly op: 'build'; readonly context: string; readonly tag: string }
   /** util/remove-tree.ts's removeTree, as teardown and the store remove things. */
@@ -153,6 +164,18 @@ for (const operation of JSON.parse(process.argv[2] ?? '[]') as StoreOperation[])
         results.push({ ok: result.reference });
         break;
       }
+      case 'files':
+        await mkdir(operation.upper, { recursive: true });
+        await copyFilesIntoUpper(
+          operation.upper,
+          createLayeredRoot([...operation.layerDirs].reverse()),
+          operation.files,
+        );
+        results.push({ ok: true });
+        break;
+      case 'pull':
+        results.push({ ok: await store.pull(operation.reference) });
+        break;
       case 'removeTree':
         await removeTree(operation.path);
         results.push({ ok: true });

@@ -11,6 +11,7 @@ import { dirname, join, posix, relative, resolve } from 'node:path';
 import { CspecError } from '../../errors.js';
 import { resolveUser } from '../../sandbox/user-lookup.js';
 import { createLayeredRoot } from '../../snapshot/layered-root.js';
+import { createTreeOwners } from '../../snapshot/tree-owners.js';
 import { isNoSpace, noSpaceError } from '../../util/no-space.js';
 import { removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
@@ -28,7 +29,6 @@ import {
   parseDockerfile,
 } from './dockerfile.js';
 import { parseDockerignore } from './dockerignore.js';
-import { createTreeOwners } from './tree-owners.js';
 import { expand, keyValues, splitWords } from './words.js';
 
 type ConfigBody = NonNullable<OciImageConfig['config']>;

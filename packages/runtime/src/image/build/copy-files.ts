@@ -40,7 +40,7 @@ import { basename, join, posix, relative } from 'node:path';
 import { ensureLayerLinks, layerLinkPath } from '../../snapshot/layer-links.js';
 import { createLayeredRoot, type LayeredRoot } from '../../snapshot/layered-root.js';
 import { assertOverlayFits } from '../../snapshot/overlay-limits.js';
-import { createTreeOwners, type TreeOwners } from './tree-owners.js';
+import { createTreeOwners, type TreeOwners } from '../../snapshot/tree-owners.js';
 
 export interface Owner {
   readonly uid: number;

@@ -1,5 +1,6 @@
 /**
- * How a build step's staged tree (COPY, ADD, WORKDIR) gets its owners. The
+ * How a tree the runtime writes — a build step's staged files (COPY, ADD,
+ * WORKDIR), files placed in a container before it starts — gets its owners. The
  * host's root chowns each entry at once. A user cannot give files to other
  * ids: its tree is written as the user, and the owners are set afterwards in
  * one `chown` batch as root of the user's namespace (a rootless engine's;
@@ -8,13 +9,16 @@
  * ids; `fromLayer` turns them back into the image's.
  */
 import { lchown } from 'node:fs/promises';
-import type { IdMapping } from '../../rootless/id-ranges.js';
-import type { UserNamespace } from '../../rootless/user-namespace.js';
+import type { IdMapping } from '../rootless/id-ranges.js';
+import type { UserNamespace } from '../rootless/user-namespace.js';
 
 export interface TreeOwners {
   /** Overlay mounts of layers need `userxattr` (a rootless store's layers). */
   readonly userxattr: boolean;
-  /** Gives `path` (a link itself, not what it points at) the owner `uid:gid`, ids as the image sees them. */
+  /**
+   * Gives `path` (a link itself, not what it points at; written by this
+   * process) the owner `uid:gid`, ids as the image sees them.
+   */
   set(path: string, owner: { readonly uid: number; readonly gid: number }): Promise<void>;
   /** The image's ids of a layer file's owner, from its host stats. */
   fromLayer(stats: { readonly uid: number; readonly gid: number }): { uid: number; gid: number };
@@ -47,6 +51,8 @@ export function userNamespaceOwners(ns: UserNamespace): TreeOwners {
   return {
     userxattr: true,
     async set(path, owner) {
+      // What the user writes belongs to root inside already.
+      if (owner.uid === 0 && owner.gid === 0) return;
       const key = `${owner.uid}:${owner.gid}`;
       const paths = pending.get(key) ?? [];
       paths.push(path);
@@ -68,6 +74,6 @@ export function userNamespaceOwners(ns: UserNamespace): TreeOwners {
 /** Root's owners for the host's root; the user namespace's for anyone else (a rootless engine). */
 export async function createTreeOwners(): Promise<TreeOwners> {
   if (process.getuid?.() === 0) return ROOT;
-  const { processUserNamespace } = await import('../../rootless/process-namespace.js');
+  const { processUserNamespace } = await import('../rootless/process-namespace.js');
   return userNamespaceOwners(await processUserNamespace());
 }
