@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerArchive, tarOf } from '../support/archives.js';
 import { expectNoLeaks } from '../support/leaks.js';
 import { ensureRootlessUser, openRootlessWorld, type RootlessWorld } from '../support/rootless-user.js';
 import { runCli } from '../support/run-cli.js';
@@ -29,6 +30,12 @@ function processesOf(uid: number): string[] {
     }
   }
   return out;
+}
+
+/** The user's processes once those that end with a finished command (its namespace holder) had 2 s to. */
+async function processesLeft(uid: number): Promise<string[]> {
+  await until(() => processesOf(uid).length === 0, 2_000);
+  return processesOf(uid);
 }
 
 const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
@@ -81,7 +88,7 @@ describe('rootless engine', () => {
     } finally {
       await world.cli(['rm', '-f', 'rl-id']);
     }
-    expect(processesOf(user.uid)).toEqual([]);
+    expect(await processesLeft(user.uid)).toEqual([]);
   });
 
   it("keeps the owners of an image's files: Postgres's belong to postgres inside", async () => {
@@ -95,6 +102,50 @@ describe('rootless engine', () => {
     ]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim().split('\n')).toEqual(['postgres:postgres 2775', '0 42', '4755']);
+  });
+
+  it("honours an image's deleted files and opaque directories (overlay's markers in a user namespace)", async () => {
+    // The Debian layer, then one that makes /data, then one that deletes /etc/motd and replaces /data
+    // with an opaque directory: user.overlay.opaque once unpacked, which overlay reads only with userxattr.
+    const saved = join(world.repo, '..', `${DEBIAN.replace(/\W/g, '_')}.tar`);
+    const manifest = JSON.parse(
+      execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' }),
+    ) as {
+      Layers: string[];
+    }[];
+    const base = execFileSync('tar', ['-xOf', saved, manifest[0]!.Layers[0]!], { maxBuffer: 1 << 30 });
+    const archive = join(world.repo, '..', 'opaque.tar');
+    writeFileSync(
+      archive,
+      await dockerArchive(
+        [
+          base,
+          await tarOf([
+            { name: 'data/', type: 'directory', mode: 0o755 },
+            { name: 'data/old', content: 'old' },
+          ]),
+          await tarOf([
+            { name: 'etc/.wh.motd', content: '' },
+            { name: 'data/', type: 'directory', mode: 0o755 },
+            { name: 'data/.wh..wh..opq', content: '' },
+            { name: 'data/new', content: 'new' },
+          ]),
+        ],
+        { repoTag: 'rl/opaque:1', cmd: ['bash'] },
+      ),
+    );
+    const loaded = await world.cli(['image', 'load', '-i', archive]);
+    expect(loaded.status, loaded.stderr).toBe(0);
+    const seen = await world.cli([
+      'run',
+      '--rm',
+      'rl/opaque:1',
+      'sh',
+      '-c',
+      'ls /data; test -e /etc/motd && echo motd present || echo motd gone',
+    ]);
+    expect(seen.status, seen.stderr).toBe(0);
+    expect(seen.stdout.trim().split('\n')).toEqual(['new', 'motd gone']);
   });
 
   it('runs Postgres as its own user and answers psql inside', async () => {
@@ -194,7 +245,7 @@ describe('rootless engine', () => {
     expect(reported.message).toContain('cannot enforce the memory limit of this container');
     expect(reported.hint).toContain('cspec doctor');
     expect(entries(join(world.dirs.run, 'containers'))).toEqual([]);
-    expect(processesOf(world.user.uid)).toEqual([]);
+    expect(await processesLeft(world.user.uid)).toEqual([]);
   });
 
   it('with a cgroup subtree delegated to the user, a 64 MB limit OOM-kills a 200 MB allocation, and cspec says so', async () => {
@@ -236,7 +287,7 @@ describe('rootless engine', () => {
       }
     }
     expect(made.filter((d) => existsSync(d))).toEqual([]);
-    expect(processesOf(world.user.uid)).toEqual([]);
+    expect(await processesLeft(world.user.uid)).toEqual([]);
   });
 
   it('says clearly when user namespaces are turned off, and leaves nothing', async () => {
@@ -267,6 +318,6 @@ describe('rootless engine', () => {
     expect(result.stderr).not.toMatch(/bug in cspec/);
     expect(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8')).toBe(before);
     expect(entries(join(world.dirs.run, 'containers'))).toEqual([]);
-    expect(processesOf(world.user.uid)).toEqual([]);
+    expect(await processesLeft(world.user.uid)).toEqual([]);
   });
 });

@@ -171,6 +171,7 @@ export async function startContainer(
     {
       lowerDirs: image.layerDirs.map(layerLinkPath),
       otherOptions: [`upperdir=${paths.upper}`, `workdir=${paths.work}`],
+      userxattr: ctx.config.rootless,
     },
     `image ${image.reference}`,
   );
@@ -319,6 +320,8 @@ export async function startContainer(
           }
         : {}),
       noNewPrivileges: security.noNewPrivileges,
+      // In a user namespace overlayfs reads its markers (opaque directories) from user.overlay.*.
+      overlayUserXattr: ctx.config.rootless,
     });
     // The container's environment is in it: secrets, often.
     await writeFile(paths.config, JSON.stringify(ociConfig), { mode: 0o600 });

@@ -11,7 +11,6 @@ import { CspecError } from '../../errors.js';
 import { findExecutable } from '../../sandbox/detect-runtime.js';
 import { mountsUnder, removeTree } from '../../util/remove-tree.js';
 import { tempPath } from '../../util/temp-path.js';
-import { importRootfs } from '../import-image.js';
 import type { ImageReference } from '../reference.js';
 import type { ImageSource, SourceContext } from '../source.js';
 import { publishTree, runBuildStep, tidy } from './build-tree.js';
@@ -188,6 +187,8 @@ async function buildWithMmdebstrap(
       },
     });
     ctx.onProgress({ phase: 'commit', message: `storing ${ref.normalized}` });
+    // Loaded on first use: importing (and its tar reader) is not part of every engine's start.
+    const { importRootfs } = await import('../import-image.js');
     return await importRootfs(ctx, tar, {
       cmd: ['bash'],
       createdBy: `mmdebstrap --mode=unshare --variant=minbase ${suite} ${mirror}`,
