@@ -24,7 +24,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
-  chown,
   copyFile,
   lchown,
   lstat,
