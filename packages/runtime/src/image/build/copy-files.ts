@@ -23,18 +23,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import {
-  copyFile,
-  lchown,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  symlink,
-  utimes,
-} from 'node:fs/promises';
+import { copyFile, lstat, lutimes, mkdir, open, readdir, readlink, symlink, utimes } from 'node:fs/promises';
 import { basename, join, posix, relative } from 'node:path';
 import { ensureLayerLinks, layerLinkPath } from '../../snapshot/layer-links.js';
 import { createLayeredRoot, type LayeredRoot } from '../../snapshot/layered-root.js';
