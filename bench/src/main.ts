@@ -133,6 +133,9 @@ if (wanted('postgres-ready')) {
   process.stdout.write(
     `cspec / testcontainers: ${postgres.ratios.toTestcontainers} (goal ≤ 0.1); cspec / docker run: ${postgres.ratios.toDockerRun}\n`,
   );
+  process.stdout.write(
+    `rootless / root: ${postgres.ratios.rootlessToRoot} (goal ≤ 1.3); rootless / testcontainers: ${postgres.ratios.rootlessToTestcontainers} (goal ≤ 0.2)\n`,
+  );
 }
 
 if (wanted('per-test-database')) {

@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { createEngine } from '@cspec/runtime';
 import { ensureDocker, saveIntoDocker } from './docker.js';
 import { postgresSpec, queryPostgres } from './postgres-side.js';
+import { openRootlessSide } from './rootless-side.js';
 import { interleave, type Summary, summarize } from './stats.js';
 
 const run = promisify(execFile);
@@ -41,6 +42,9 @@ export interface PostgresReadyResult {
     readonly toDockerRun: number;
     /** A first start with a new init-cache key / testcontainers. */
     readonly coldToTestcontainers: number;
+    /** The same start by an ordinary user's engine / root's, and / testcontainers. */
+    readonly rootlessToRoot: number;
+    readonly rootlessToTestcontainers: number;
   };
 }
 
@@ -52,6 +56,8 @@ export async function postgresReady(options: {
   const engine = await createEngine();
   await engine.images.resolve(IMAGE, { onProgress: (e) => options.log(`${e.phase}: ${e.message}`) });
   const docker = await ensureDocker(options.log);
+  // The same start by an ordinary user's engine (issue #15), in a worker running as that user.
+  const rootless = await openRootlessSide([IMAGE], options.log);
   const work = await mkdtemp(join(tmpdir(), 'cspec-bench-pg-'));
   const teardown: Record<string, number[]> = { cspec: [], testcontainers: [] };
   let cold = 0;
@@ -81,6 +87,7 @@ export async function postgresReady(options: {
           if (cached.includes('cspec-init/')) await engine.images.remove(cached);
           return ready;
         },
+        'cspec, rootless': () => rootless.measure({ op: 'postgres', image: IMAGE }),
         testcontainers: async () => {
           const { stdout } = await run(process.execPath, [withNode24, tcScript, IMAGE], {
             env: { ...process.env, TESTCONTAINERS_RYUK_DISABLED: 'true' },
@@ -135,6 +142,11 @@ export async function postgresReady(options: {
       ratios: {
         toTestcontainers: ratio(results.cspec!.medianMs, results.testcontainers!.medianMs),
         toDockerRun: ratio(results.cspec!.medianMs, results['docker run']!.medianMs),
+        rootlessToRoot: ratio(results['cspec, rootless']!.medianMs, results.cspec!.medianMs),
+        rootlessToTestcontainers: ratio(
+          results['cspec, rootless']!.medianMs,
+          results.testcontainers!.medianMs,
+        ),
         coldToTestcontainers: ratio(
           results['cspec, cold init cache']!.medianMs,
           results.testcontainers!.medianMs,
@@ -144,6 +156,7 @@ export async function postgresReady(options: {
   } finally {
     await run('docker', ['rmi', '-f', IMAGE]).catch(() => {});
     await docker.stop();
+    await rootless.close();
     await engine.close();
     await rm(work, { recursive: true, force: true });
   }
