@@ -10,7 +10,7 @@ import { CspecError } from '../errors.js';
 import type { ResourceSpec } from './spec.js';
 
 const DELEGATE_HINT =
-  'delegate a cgroup subtree to your user (docs/rootless.md, "Limits"; `cspec doctor` prints the commands), or run as root';
+  'delegate a cgroup subtree to your user (docs/rootless.md, "Cgroup delegation"; `cspec doctor` prints the commands), or run as root';
 
 let warned = false;
 
@@ -41,7 +41,7 @@ export function enforceableLimits(
   if (!warned) {
     warned = true;
     process.emitWarning(
-      `cspec runs containers without ${names.join(', ')} limits: no cgroup is delegated to this user (rootless). ${DELEGATE_HINT}; CSPEC_REQUIRE_LIMITS=1 makes this an error.`,
+      `cspec runs containers without ${names.join(', ')} limits: no cgroup is delegated to this user (rootless). To have them, ${DELEGATE_HINT}; CSPEC_REQUIRE_LIMITS=1 makes this an error.`,
       { code: 'CSPEC_LIMITS_IGNORED' },
     );
   }
