@@ -2,6 +2,8 @@
  * `cspec doctor` decisions: host facts in, checks out (each failure with the
  * exact command that fixes it). Pure; gathering the facts is in commands/doctor.ts.
  */
+
+import { check } from './check.js';
 import {
   type CgroupMode,
   cgroupControllers,
@@ -67,17 +69,6 @@ export interface DoctorReport {
   readonly mode: 'root' | 'rootless';
   readonly cgroupMode: CgroupMode;
   readonly checks: readonly DoctorCheck[];
-}
-
-function check(
-  id: string,
-  title: string,
-  ok: boolean,
-  detail: string,
-  fix?: string,
-  required = true,
-): DoctorCheck {
-  return { id, title, ok, required, detail, ...(ok || fix === undefined ? {} : { fix }) };
 }
 
 function tool(facts: HostFacts, name: string, pkg: string, why: string, sudo = ''): DoctorCheck {

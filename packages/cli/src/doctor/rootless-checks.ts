@@ -3,6 +3,7 @@
  * containers (docs/rootless.md). Pure: facts in, checks out; each missing
  * piece says what is missing, why it matters, and the command that fixes it.
  */
+import { check as reportLine } from './check.js';
 import type { DoctorCheck } from './checks.js';
 import { freeSubordinateStart, parseSubordinateFile, subordinateRangeOf } from './probes.js';
 
@@ -51,6 +52,7 @@ export interface RootlessFacts {
   };
 }
 
+/** A check of the rootless section. */
 function check(
   id: string,
   title: string,
@@ -59,15 +61,7 @@ function check(
   fix?: string,
   required = true,
 ): DoctorCheck {
-  return {
-    id,
-    title,
-    ok,
-    required,
-    detail,
-    section: 'rootless',
-    ...(ok || fix === undefined ? {} : { fix }),
-  };
+  return reportLine(id, title, ok, detail, fix, required, 'rootless');
 }
 
 const PERSIST = '/etc/sysctl.d/60-cspec-userns.conf';

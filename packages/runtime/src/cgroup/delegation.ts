@@ -13,6 +13,7 @@
  *   memory, pids and cpu is not enough.
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { parseCgroupMounts } from './detect.js';
 
 /** What the lookup reads of the host; a fake in tests. */
 export interface CgroupFsView {
@@ -103,30 +104,14 @@ const V1_SUBSYSTEMS = new Set([
 const DEFAULT_CONTROLLERS = ['cpu', 'memory', 'pids'];
 const SCAN_DEPTH = 2;
 
-function unescapeMountPath(path: string): string {
-  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
-}
-
 /** cgroup and cgroup2 mounts in /proc/self/mountinfo text. */
 export function parseCgroupMountinfo(text: string): Mount[] {
-  const mounts: Mount[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const [fsType, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    const root = left[3];
-    const mountPoint = left[4];
-    if (!root || !mountPoint) continue;
-    mounts.push({
-      mountPoint: unescapeMountPath(mountPoint),
-      root: unescapeMountPath(root),
-      fsType,
-      options: superOptions.split(','),
-    });
-  }
-  return mounts;
+  return parseCgroupMounts(text).map((m) => ({
+    mountPoint: m.mountPoint,
+    root: m.root,
+    fsType: m.fsType as Mount['fsType'],
+    options: m.superOptions.split(','),
+  }));
 }
 
 /** /proc/self/cgroup: hierarchy controllers (`memory`, `name=systemd`, `` for v2) -> path. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { unescapeMountPath } from '../util/mountinfo.js';
 import type { CgroupDriver } from './driver.js';
 import { createUndelegatedDriver } from './undelegated-driver.js';
 import { createV1Driver } from './v1-driver.js';
@@ -6,6 +7,8 @@ import { createV2Driver } from './v2-driver.js';
 
 export interface CgroupMount {
   readonly mountPoint: string;
+  /** The directory of the cgroup tree this mount shows (field 4 of mountinfo; `/` on the host). */
+  readonly root: string;
   readonly fsType: string;
   readonly superOptions: string;
 }
@@ -19,13 +22,20 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
     const left = line.slice(0, sep).split(' ');
     const [fsType, , superOptions = ''] = line.slice(sep + 3).split(' ');
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
+    const root = left[3];
     const mountPoint = left[4];
-    if (mountPoint) mounts.push({ mountPoint, fsType, superOptions });
+    if (root && mountPoint) {
+      mounts.push({
+        mountPoint: unescapeMountPath(mountPoint),
+        root: unescapeMountPath(root),
+        fsType,
+        superOptions,
+      });
+    }
   }
   return mounts;
 }
 
-/** Chooses the driver for a host from its cgroup mounts. */
 export interface DriverOptions {
   /**
    * Rootless: the subtree delegated to the user (`/user`), or null when none

@@ -3,14 +3,10 @@ import { readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createDebug } from '../debug.js';
+import { unescapeMountPath } from './mountinfo.js';
 
 const run = promisify(execFile);
 const debug = createDebug('cspec:fs');
-
-/** Decodes the octal escapes (`\040` for a space) of /proc/self/mountinfo paths. */
-function unescapeMountPath(path: string): string {
-  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
-}
 
 /** Mount points at or below `dir`, deepest first. */
 export async function mountsUnder(dir: string): Promise<string[]> {
