@@ -91,7 +91,8 @@ export function createLayerStore(root: string, tmpDir: string, options: LayerSto
     async adoptDirectory(chainId, tree, extras = {}) {
       const target = dirOf(chainId);
       await mkdir(tmpDir, { recursive: true });
-      await mkdir(root, { recursive: true });
+      // Behind the 0700 data directory already; its own mode says the same to anyone who looks.
+      await mkdir(root, { recursive: true, mode: 0o700 });
       const staging = tempPath(tmpDir, 'layer');
       // The layer's own directory is the owner's only; `fs` inside keeps the image's mode for `/`.
       await mkdir(staging, { mode: 0o700 });
