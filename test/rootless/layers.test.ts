@@ -1,10 +1,10 @@
 /**
- * Image layers in a rootless store, as the unprivileged user `cspecrl` (uid
- * 1001 with /etc/subuid 100000:65536 on the CI machine; the test is skipped
- * where that user does not exist). The store runs as the user
- * (store-driver.ts through runuser, with private data, run and tmpfs
- * directories); the checks look at the unpacked files from the host: owners
- * are the image's, mapped into the user's subordinate range.
+ * Image layers in a rootless store, as the rootless test user (made with its
+ * subordinate range by scripts/rootless-user.sh, as CI does). The store runs
+ * as the user (store-driver.ts through runuser, from the repository as the
+ * user reaches it, with private data, run and tmpfs directories); the checks
+ * look at the unpacked files from the host: owners are the image's, mapped
+ * into the user's subordinate range.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,20 +23,10 @@ import {
 import { startRegistry } from '../registry/registry-server.js';
 import { dockerArchive, tarOf } from '../support/archives.js';
 import { expectNoLeaks } from '../support/leaks.js';
+import { ensureRootlessUser, openRootlessWorld, type RootlessWorld } from '../support/rootless-user.js';
 import type { OperationResult, StoreOperation } from './store-driver.js';
 
 const run = promisify(execFile);
-const USER = 'cspecrl';
-const REPO = join(import.meta.dirname, '../..');
-const DRIVER = join(import.meta.dirname, 'store-driver.ts');
-
-function userIds(): { uid: number; gid: number } | undefined {
-  const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', USER], { encoding: 'utf8' });
-  if (uid.status !== 0 || gid.status !== 0) return undefined;
-  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
-}
-const ids = userIds();
 
 /** Waits up to 2 s for a process to end; whether it did. */
 async function ended(pid: number): Promise<boolean> {
@@ -44,10 +34,14 @@ async function ended(pid: number): Promise<boolean> {
   return !existsSync(`/proc/${pid}`);
 }
 
-describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
-  const { uid, gid } = ids ?? { uid: 0, gid: 0 };
+describe('rootless image layers (as the rootless test user)', () => {
+  const user = ensureRootlessUser();
+  const USER = user.name;
+  const { uid, gid } = user;
   const range = (file: string) =>
     parseSubordinateRange(execFileSync('cat', [file], { encoding: 'utf8' }), { name: USER, id: uid });
+  let world: RootlessWorld;
+  let DRIVER = '';
   const uidMap = idMappings(uid, range('/etc/subuid'));
   const gidMap = idMappings(gid, range('/etc/subgid'));
   const hostUid = (inside: number) => hostIdOf(uidMap, inside);
@@ -65,7 +59,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
         USER,
         '--',
         'env',
-        `HOME=/home/${USER}`,
+        `HOME=${user.home}`,
         `CSPEC_DATA_DIR=${dataDir}`,
         `CSPEC_RUN_DIR=${join(dir, 'run')}`,
         `CSPEC_TMPFS_DIR=${join(dir, 'tmpfs')}`,
@@ -75,7 +69,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
         DRIVER,
         JSON.stringify(operations),
       ],
-      { cwd: REPO, maxBuffer: 16 << 20 },
+      { cwd: world.repo, maxBuffer: 16 << 20 },
     );
     const { results, holder } = JSON.parse(stdout) as { results: OperationResult[]; holder: number };
     // The user namespace's holder ends with the process that made it; the unpack helpers before it.
@@ -97,6 +91,8 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
     execFileSync('find', [root, '-printf', '%P %U:%G\n'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
   beforeAll(async () => {
+    world = await openRootlessWorld(user);
+    DRIVER = join(world.repo, 'test/rootless/store-driver.ts');
     dir = await mkdtemp('/tmp/cspec-rootless-layers-');
     await chown(dir, uid, gid);
     await chmod(dir, 0o700);
@@ -105,6 +101,7 @@ describe.skipIf(ids === undefined)('rootless image layers (as cspecrl)', () => {
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   const base = () =>

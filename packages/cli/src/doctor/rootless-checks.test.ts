@@ -10,7 +10,7 @@ const MOUNTS = `
 31 22 0:29 / /dev/shm rw,nosuid,nodev shared:4 - tmpfs tmpfs rw
 `;
 
-// This machine as cspecrl: everything but a delegated cgroup.
+// This machine as the rootless test user: everything but a delegated cgroup.
 const ROOTLESS: RootlessFacts = {
   user: 'alice',
   apparmorRestrictUserns: undefined,
