@@ -85,8 +85,9 @@ describe('the startup deadline', () => {
     const took = performance.now() - t0;
     try {
       expect(await c.wait()).toMatchObject({ exitCode: 0 });
-      // The pull alone (manifest, config, layer: three answers at least) outlasted the deadline.
-      expect(took).toBeGreaterThan(3 * DELAY_MS);
+      // The pull alone outlasted the 500 ms deadline: the manifest's answer comes before the config's
+      // and the layer's (those two may come side by side), each DELAY_MS late.
+      expect(took).toBeGreaterThan(2 * DELAY_MS);
     } finally {
       await c.remove();
     }
